@@ -1,0 +1,80 @@
+"""Inference speed of each stage and the whole pipeline, with FLOPs and achieved GFLOP/s.
+
+    python benchmarks/inference.py [--preset paper] [--batch 1 8] [--threads 2] [--repeats 3]
+
+Prints, for each batch size: milliseconds per image of stage 1 (layout), stage 2 (flow),
+stage 3 (render) and the pipeline, the FLOPs per image of each (torch.utils.flop_counter)
+and the GFLOP/s achieved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from clothflow.config import apply_overrides, preset
+from clothflow.data import labels
+from clothflow.models.pipeline import ClothFlowPipeline
+
+
+def stage_calls(pipe: ClothFlowPipeline, n: int):
+    h, w = pipe.config.size
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(n, 3, h, w, generator=g) * 2 - 1
+    parse = torch.randint(0, 20, (n, h, w), generator=g)
+    kps = torch.rand(n, 18, 2, generator=g) * torch.tensor([w - 1, h - 1])
+    classes = labels.to_groups(parse)
+    maps = pipe.pose_maps(kps, (h, w))
+    flow_out = pipe.estimate_flow(image, classes, classes)
+    return {
+        "layout": lambda: pipe.predict_layout(image, classes, maps),
+        "flow": lambda: pipe.estimate_flow(image, classes, classes),
+        "render": lambda: pipe.render_image(flow_out, classes, maps, image),
+        "pipeline": lambda: pipe.transfer(image, parse, kps),
+    }
+
+
+def count_flops(fn) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def time_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="paper")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = apply_overrides(preset(args.preset), args.set)
+    pipe = ClothFlowPipeline(cfg).eval()
+    h, w = cfg.size
+    print(f"preset {args.preset}, {h} x {w}, float32, {args.threads} threads, best of {args.repeats}")
+    print(f"{'batch':>5} {'stage':>9} {'ms/image':>10} {'GFLOP/image':>12} {'GFLOP/s':>9}")
+    with torch.inference_mode():
+        for n in args.batch:
+            for name, fn in stage_calls(pipe, n).items():
+                flops = count_flops(fn) / n
+                ms = time_ms(fn, args.repeats) / n
+                print(f"{n:>5} {name:>9} {ms:>10.1f} {flops / 1e9:>12.2f} {flops / 1e9 / (ms / 1000):>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

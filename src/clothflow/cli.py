@@ -1,0 +1,209 @@
+"""The ``clothflow`` command line: synth, train, transfer, demo.
+
+Errors in user input print one line (``clothflow: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import ClothflowError
+
+log = logging.getLogger("clothflow")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise ClothflowError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    from .config import parse_size
+
+    try:
+        return parse_size(text)
+    except ClothflowError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _writable_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".clothflow-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ClothflowError(f"cannot write to this folder ({exc.strerror})", path) from None
+    return path
+
+
+# ---- synth -----------------------------------------------------------------------------
+def _add_synth(sub) -> None:
+    p = sub.add_parser("synth", help="render the synthetic dataset to disk, or a preview grid")
+    p.add_argument("--out", type=Path, help="dataset folder to write (DeepFashion + VITON layouts)")
+    p.add_argument("--pairs", type=_positive_int, default=100, help="number of pairs of each task")
+    p.add_argument("--size", type=_size, default=(256, 176), help="HxW, default 256x176")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a contact sheet of pairs")
+    p.set_defaults(func=_run_synth)
+
+
+def _run_synth(args) -> None:
+    if args.out is None and args.preview is None:
+        raise ClothflowError("synth: give --out DIR to write a dataset, --preview FILE.png, or both")
+    if args.preview is not None:
+        from .data.preview import write_preview
+
+        _writable_dir(args.preview.parent if str(args.preview.parent) else Path("."))
+        write_preview(args.preview, size=args.size, seed=args.seed)
+        print(f"preview written to {args.preview}")
+    if args.out is not None:
+        from .data.writers import write_dataset
+
+        write_dataset(_writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed)
+        print(f"dataset written to {args.out}")
+
+
+# ---- train -------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train the stages of ClothFlow")
+    p.add_argument("--stage", choices=["layout", "flow", "render", "all"], default="all")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
+    p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44) or paper (256x176)")
+    p.add_argument("--steps", type=_positive_int, help="steps per stage")
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, help="new run folder")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue a run from its last checkpoint")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override any config field, e.g. flow.num_levels=3 or train.loss.flow.smooth=0.1",
+    )
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> None:
+    import json
+
+    from .config import PipelineConfig, apply_overrides, preset
+    from .config import _from_dict
+    from .train import TrainConfig, train
+
+    if (args.out is None) == (args.resume is None):
+        raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
+    pipe_sets = [s for s in args.set if not s.startswith("train.")]
+    train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
+    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes,
+             "workers": args.workers, "seed": args.seed}
+    flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    if args.resume is not None:
+        if pipe_sets:
+            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
+        stored = args.resume / "train.json"
+        if not stored.is_file():
+            raise ClothflowError("not a training run (no train.json)", args.resume)
+        train_cfg = _from_dict(TrainConfig, json.loads(stored.read_text()))
+        train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
+        train(args.resume, train_cfg=train_cfg, resume=True)
+        print(f"run resumed and finished: {args.resume}")
+        return
+    pipeline_cfg: PipelineConfig = apply_overrides(preset(args.preset), pipe_sets)
+    train_cfg = apply_overrides(TrainConfig(stage=args.stage, data=args.data), flag_sets + train_sets)
+    _writable_dir(args.out)
+    train(args.out, pipeline_cfg, train_cfg)
+    print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
+
+
+# ---- transfer ----------------------------------------------------------------------------
+def _add_transfer(sub) -> None:
+    p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--source", type=Path, required=True, help="person image")
+    p.add_argument("--source-parse", type=Path, required=True, help="its parsing map (LIP ids PNG)")
+    p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
+    p.add_argument("--pose-size", type=_size, help="HxW frame of the target keypoints (default: the source's)")
+    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    p.set_defaults(func=_run_transfer)
+
+
+def _run_transfer(args) -> None:
+    from .infer import transfer_files
+    from .models.pipeline import ClothFlowPipeline
+    from .visualize import save_png, to_uint8
+
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
+    _writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+    save_png(args.out, to_uint8(result.image[0]))
+    print(f"wrote {args.out}")
+
+
+# ---- demo ----------------------------------------------------------------------------------
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
+    p.add_argument("--out", type=Path, default=Path("clothflow-demo"), help="output folder (default ./clothflow-demo)")
+    p.add_argument("--steps", type=_positive_int, help="steps per stage (more = better, slower)")
+    p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args) -> None:
+    from dataclasses import replace
+
+    from .demo import DemoConfig, run_demo, summary
+
+    cfg = DemoConfig(seed=args.seed)
+    if args.steps is not None:
+        cfg = replace(cfg, steps=args.steps)
+    if args.minutes is not None:
+        if args.minutes <= 0:
+            raise ClothflowError(f"--minutes must be positive, got {args.minutes}")
+        cfg = replace(cfg, minutes=args.minutes)
+    _writable_dir(args.out)
+    metrics = run_demo(args.out, cfg)
+    print(summary(metrics, args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_synth, _add_train, _add_transfer, _add_demo):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(format="clothflow: %(message)s", level=logging.INFO)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.verbose:
+            log.setLevel(logging.DEBUG)
+        args.func(args)
+    except ClothflowError as exc:
+        print(f"clothflow: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clothflow: interrupted (a training run can be continued with --resume RUN)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""ClothFlowPipeline: the three stages composed, saved and loaded as config.json + safetensors.
+
+The pipeline only wires stages together; each stage lives in its own file. Inputs follow
+the data contracts of the project: images N x 3 x H x W in [-1, 1], LIP parsing maps
+N x H x W (grouped into model classes here), keypoints N x 18 x 2 in pixels (-1 missing).
+
+Example:
+    >>> import torch
+    >>> from clothflow.config import preset
+    >>> pipe = ClothFlowPipeline(preset("tiny")).eval()
+    >>> n, (h, w) = 1, pipe.config.size
+    >>> out = pipe.transfer(torch.zeros(n, 3, h, w), torch.zeros(n, h, w, dtype=torch.long),
+    ...                     torch.full((n, 18, 2), -1.0))
+    >>> out.image.shape
+    torch.Size([1, 3, 64, 44])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
+from torch import nn
+
+from ..config import PipelineConfig
+from ..data import labels, pose
+from ..errors import ClothflowError
+from ..ioutils import atomic_write_bytes, atomic_write_text
+from .flow import FlowNet, FlowOutput
+from .layout import LayoutNet
+from .render import RenderNet
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class TransferResult:
+    """Everything the pipeline computed for one batch.
+
+    Attributes:
+        image: N x 3 x H x W generated person in [-1, 1].
+        layout_logits: N x C x H x W stage-1 logits.
+        layout: N x H x W predicted target classes (argmax).
+        flow: stage-2 output (every level's flow, full-size flow, warped cloth and mask).
+    """
+
+    image: torch.Tensor
+    layout_logits: torch.Tensor
+    layout: torch.Tensor
+    flow: FlowOutput
+
+
+class ClothFlowPipeline(nn.Module):
+    """Conditional layout -> cascaded clothing flow -> clothing-preserving rendering."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.layout = LayoutNet(config.layout)
+        self.flow = FlowNet(config.flow)
+        self.render = RenderNet(config.render)
+
+    # ---- input encodings -------------------------------------------------------------
+    def pose_maps(self, kps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        sigma = self.config.heatmap_sigma or None
+        return pose.heatmaps(kps, size[0], size[1], sigma)
+
+    @staticmethod
+    def source_cloth(image: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cloth region of a person image: (image * mask, mask) with mask N x 1 x H x W."""
+        mask = labels.cloth_mask(classes)
+        return image * mask, mask
+
+    # ---- the three stages --------------------------------------------------------------
+    def predict_layout(self, src_image, src_classes, tgt_pose_maps) -> torch.Tensor:
+        """Stage 1: target-layout logits N x C x H x W."""
+        return self.layout(src_image, labels.one_hot(src_classes), tgt_pose_maps)
+
+    def estimate_flow(self, src_image, src_classes, tgt_classes) -> FlowOutput:
+        """Stage 2: flow from the target layout to the source cloth, and the warped cloth."""
+        cloth, mask = self.source_cloth(src_image, src_classes)
+        return self.flow(cloth, mask, labels.one_hot(src_classes), labels.one_hot(tgt_classes))
+
+    def render_image(self, flow: FlowOutput, tgt_classes, tgt_pose_maps, src_image) -> torch.Tensor:
+        """Stage 3: the final image N x 3 x H x W."""
+        out = self.render(flow.warped_cloth, flow.warped_mask, labels.one_hot(tgt_classes), tgt_pose_maps, src_image)
+        return out.image
+
+    def transfer(self, src_image: torch.Tensor, src_parse: torch.Tensor, tgt_pose: torch.Tensor) -> TransferResult:
+        """Pose transfer: the source person re-posed to ``tgt_pose``.
+
+        Args:
+            src_image: N x 3 x H x W in [-1, 1], at ``config.size``.
+            src_parse: N x H x W LIP label ids of the source.
+            tgt_pose: N x 18 x 2 target keypoints in pixels (-1 missing).
+
+        Returns:
+            A :class:`TransferResult`.
+        """
+        _check_inputs(src_image, src_parse, tgt_pose, self.config.size)
+        src_classes = labels.to_groups(src_parse)
+        maps = self.pose_maps(tgt_pose, src_image.shape[-2:])
+        logits = self.predict_layout(src_image, src_classes, maps)
+        tgt_classes = logits.argmax(1)
+        flow = self.estimate_flow(src_image, src_classes, tgt_classes)
+        image = self.render_image(flow, tgt_classes, maps, src_image)
+        return TransferResult(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
+
+    forward = transfer
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write ``config.json`` and ``model.safetensors`` (atomically) into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(directory / CONFIG_NAME, self.config.to_json())
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        atomic_write_bytes(directory / WEIGHTS_NAME, save_tensors(state, metadata={"format": "pt"}))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> "ClothFlowPipeline":
+        """Rebuild a pipeline saved by :meth:`save_pretrained` (or a training run folder)."""
+        directory = Path(directory)
+        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+        for p in (config_path, weights_path):
+            if not p.is_file():
+                raise ClothflowError(
+                    "not a saved clothflow model (missing "
+                    f"{p.name}); pass a folder written by `clothflow train` or `clothflow demo`",
+                    directory,
+                )
+        try:
+            config = PipelineConfig.from_dict(json.loads(config_path.read_text()))
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ClothflowError(f"unreadable model config: {exc}", config_path) from None
+        pipe = cls(config)
+        try:
+            state = load_file(str(weights_path), device=map_location)
+        except Exception as exc:  # safetensors raises its own error types
+            raise ClothflowError(f"unreadable weights: {exc}", weights_path) from None
+        missing, unexpected = pipe.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ClothflowError(
+                f"weights do not match the config (missing {len(missing)}, unexpected {len(unexpected)} tensors,"
+                f" e.g. {(missing or unexpected)[0]})",
+                weights_path,
+            )
+        return pipe.eval()
+
+
+def _check_inputs(src_image, src_parse, tgt_pose, size) -> None:
+    if src_image.dim() != 4 or src_image.shape[1] != 3:
+        raise ValueError(f"src_image must be N x 3 x H x W, got {tuple(src_image.shape)}")
+    n, _, h, w = src_image.shape
+    if (h, w) != tuple(size):
+        raise ValueError(f"images must be {size[0]} x {size[1]} for this model, got {h} x {w}")
+    if tuple(src_parse.shape) != (n, h, w):
+        raise ValueError(f"src_parse must be N x H x W = {(n, h, w)}, got {tuple(src_parse.shape)}")
+    if tuple(tgt_pose.shape) != (n, pose.NUM_KEYPOINTS, 2):
+        raise ValueError(f"tgt_pose must be N x 18 x 2, got {tuple(tgt_pose.shape)}")

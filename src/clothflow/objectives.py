@@ -1,0 +1,104 @@
+"""What each stage is trained to do: one batch in, its losses out.
+
+Each objective takes the pipeline, a batch from a pose-transfer dataset (the keys of
+:class:`clothflow.data.synthetic_dataset.SyntheticPairs`) and the loss settings, and returns
+a dict of scalar losses with the optimised one under ``"total"``. Stages are trained as in
+the paper: the flow stage and the renderer see the ground-truth target layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import losses
+from .data import labels
+from .losses import FeatureLoss, FlowLossWeights, RenderLossWeights
+from .models.pipeline import ClothFlowPipeline
+
+STAGES = ("layout", "flow", "render")
+
+
+@dataclass
+class LossConfig:
+    """Loss weights of all stages.
+
+    Args:
+        layout_class_weighting: weight cross entropy by inverse class frequency in the batch.
+        flow: weights of the flow stage's perceptual, mask and smoothness terms.
+        render: weights of the renderer's L1, perceptual and style terms.
+        vgg19: path to torchvision's vgg19 weights; empty = look in the usual places.
+    """
+
+    layout_class_weighting: bool = False
+    flow: FlowLossWeights = field(default_factory=FlowLossWeights)
+    render: RenderLossWeights = field(default_factory=RenderLossWeights)
+    vgg19: str = ""
+
+
+@dataclass
+class Prepared:
+    """Model-side encodings of a pose-transfer batch."""
+
+    src_image: torch.Tensor
+    tgt_image: torch.Tensor
+    src_classes: torch.Tensor
+    tgt_classes: torch.Tensor
+    tgt_pose_maps: torch.Tensor
+
+
+def prepare(pipe: ClothFlowPipeline, batch: dict[str, torch.Tensor]) -> Prepared:
+    """Group LIP labels into model classes and encode the target pose as heatmaps."""
+    tgt_image = batch["tgt_image"]
+    return Prepared(
+        src_image=batch["src_image"],
+        tgt_image=tgt_image,
+        src_classes=labels.to_groups(batch["src_parse"]),
+        tgt_classes=labels.to_groups(batch["tgt_parse"]),
+        tgt_pose_maps=pipe.pose_maps(batch["tgt_pose"], tgt_image.shape[-2:]),
+    )
+
+
+def _class_weights(classes: torch.Tensor) -> torch.Tensor:
+    counts = torch.bincount(classes.flatten(), minlength=labels.NUM_CLASSES).float()
+    weights = counts.sum() / (counts.clamp(min=1) * labels.NUM_CLASSES)
+    return weights.clamp(max=10.0)
+
+
+def layout_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    p = prepare(pipe, batch)
+    logits = pipe.predict_layout(p.src_image, p.src_classes, p.tgt_pose_maps)
+    weights = _class_weights(p.tgt_classes) if cfg.layout_class_weighting else None
+    loss = losses.layout_loss(logits, p.tgt_classes, weights)
+    accuracy = (logits.argmax(1) == p.tgt_classes).float().mean()
+    return {"total": loss, "ce": loss.detach(), "accuracy": accuracy}
+
+
+def flow_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    p = prepare(pipe, batch)
+    out = pipe.estimate_flow(p.src_image, p.src_classes, p.tgt_classes)
+    tgt_cloth, tgt_mask = pipe.source_cloth(p.tgt_image, p.tgt_classes)
+    terms = losses.flow_losses(out, tgt_cloth, tgt_mask, features, cfg.flow)
+    if "flow" in batch:  # monitoring only: the paper's flow is learned without flow labels
+        mask = batch["visible"] * tgt_mask
+        terms["epe"] = losses.flow_epe(out.flow.detach(), batch["flow"], mask)
+    return terms
+
+
+def render_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    p = prepare(pipe, batch)
+    with torch.no_grad():
+        flow = pipe.estimate_flow(p.src_image, p.src_classes, p.tgt_classes)
+    out = pipe.render(
+        flow.warped_cloth, flow.warped_mask, labels.one_hot(p.tgt_classes), p.tgt_pose_maps, p.src_image
+    )
+    return losses.render_losses(out, p.tgt_image, features, cfg.render)
+
+
+OBJECTIVES = {"layout": layout_objective, "flow": flow_objective, "render": render_objective}
+
+
+def stage_module(pipe: ClothFlowPipeline, stage: str) -> torch.nn.Module:
+    """The sub-network a stage trains."""
+    return {"layout": pipe.layout, "flow": pipe.flow, "render": pipe.render}[stage]

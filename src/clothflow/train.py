@@ -1,0 +1,248 @@
+"""Training: each stage on its own, in order, with atomic checkpoints and exact resume.
+
+A run folder holds ``config.json`` + ``model.safetensors`` (loadable with
+``ClothFlowPipeline.from_pretrained``), ``train.json`` (how it is trained),
+``checkpoint.safetensors`` (weights, optimizer, step, RNG) and ``tb/`` (TensorBoard).
+
+Batches are drawn by step number (:class:`StepBatchSampler`), so a resumed run sees exactly
+the batches an uninterrupted one would have, and ends with the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .checkpoint import TrainState, load_checkpoint, save_checkpoint
+from .config import PipelineConfig, _from_dict
+from .errors import ClothflowError
+from .ioutils import atomic_write_text
+from .losses import FeatureLoss
+from .models.pipeline import ClothFlowPipeline
+from .objectives import OBJECTIVES, STAGES, LossConfig, stage_module
+
+log = logging.getLogger("clothflow")
+
+
+@dataclass
+class TrainConfig:
+    """How a run is trained.
+
+    Args:
+        stage: "layout", "flow", "render" or "all" (the three in order).
+        steps: optimisation steps per stage.
+        batch_size: pairs per step.
+        lr: Adam learning rate (constant; betas 0.5, 0.999 as in pix2pix-style training).
+        data: "synthetic" (the embedded renderer) or a dataset folder.
+        num_pairs: synthetic training pairs (drawn from ``seed``).
+        seed: seed of the data and the batch order.
+        checkpoint_every: steps between checkpoints.
+        log_every: steps between TensorBoard scalars; images every 10 x that.
+        workers: DataLoader worker processes (0 = in the main process).
+        minutes: wall-clock budget for the whole run (0 = none); a stage that runs out
+            of time ends early, and the budget is shared in proportion to ``steps``.
+        loss: the loss weights.
+    """
+
+    stage: str = "all"
+    steps: int = 1000
+    batch_size: int = 8
+    lr: float = 2e-4
+    data: str = "synthetic"
+    num_pairs: int = 2000
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    workers: int = 0
+    minutes: float = 0.0
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def stages(self) -> tuple[str, ...]:
+        if self.stage == "all":
+            return STAGES
+        if self.stage not in STAGES:
+            raise ClothflowError(f"unknown stage {self.stage!r}; choose layout, flow, render or all")
+        return (self.stage,)
+
+
+class StepBatchSampler(Sampler[list[int]]):
+    """Batches drawn from the step number alone: batch t is the same whatever came before."""
+
+    def __init__(self, num_items: int, batch_size: int, seed: int, start: int, stop: int) -> None:
+        self.num_items, self.batch_size, self.seed, self.start, self.stop = num_items, batch_size, seed, start, stop
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for step in range(self.start, self.stop):
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+            yield torch.randint(self.num_items, (self.batch_size,), generator=g).tolist()
+
+    def __len__(self) -> int:
+        return max(self.stop - self.start, 0)
+
+
+def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int) -> Dataset:
+    """The training set named by ``data``."""
+    if data == "synthetic":
+        from .data.synthetic_dataset import SyntheticPairs
+
+        return SyntheticPairs(num_pairs=num_pairs, size=size, seed=seed, task="transfer")
+    path = Path(data)
+    if not path.exists():
+        raise ClothflowError("dataset folder not found; use --data synthetic for the embedded renderer", path)
+    raise ClothflowError("training on dataset folders is not supported yet; use --data synthetic", path)
+
+
+RUN_FILES = ("config.json", "train.json")
+
+
+def _stage_budget(cfg: TrainConfig, stage: str, started: float, done: list[str]) -> float | None:
+    """Deadline (time.monotonic) of a stage under a --minutes budget, shared by steps."""
+    if cfg.minutes <= 0:
+        return None
+    remaining = [s for s in cfg.stages() if s not in done]
+    left = cfg.minutes * 60 - (time.monotonic() - started)
+    return time.monotonic() + max(left, 0) / max(len(remaining), 1)
+
+
+def train(
+    run_dir: str | Path,
+    pipeline_cfg: PipelineConfig | None = None,
+    train_cfg: TrainConfig | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_step: Callable[[str, int, dict], None] | None = None,
+) -> ClothFlowPipeline:
+    """Train (or resume) a run and return the trained pipeline.
+
+    Args:
+        run_dir: the run folder (created if needed).
+        pipeline_cfg, train_cfg: configs for a new run; on resume they are read from the
+            run, and a given ``train_cfg`` replaces the stored one (e.g. more steps).
+        resume: continue from ``run_dir/checkpoint.safetensors``.
+        progress: show tqdm progress bars.
+        on_step: called after every step with (stage, step, losses); tests use it.
+    """
+    run = Path(run_dir)
+    if resume:
+        if not (run / "train.json").is_file():
+            raise ClothflowError("not a training run (no train.json); start one with `clothflow train --out`", run)
+        pipeline_cfg = PipelineConfig.from_dict(json.loads((run / "config.json").read_text()))
+        if train_cfg is None:
+            train_cfg = _from_dict(TrainConfig, json.loads((run / "train.json").read_text()))
+    else:
+        if (run / "checkpoint.safetensors").exists():
+            raise ClothflowError("already holds a training run; use --resume to continue it or choose a new --out", run)
+        pipeline_cfg = pipeline_cfg or PipelineConfig()
+        train_cfg = train_cfg or TrainConfig()
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run / "config.json", pipeline_cfg.to_json())
+        atomic_write_text(run / "train.json", json.dumps(asdict(train_cfg), indent=2))
+    except OSError as exc:
+        raise ClothflowError(f"cannot write the run folder ({exc.strerror})", run) from None
+
+    pipe = ClothFlowPipeline(pipeline_cfg)
+    state = TrainState(stage=train_cfg.stages()[0])
+    ckpt = run / "checkpoint.safetensors"
+    if resume:
+        state = load_checkpoint(ckpt, pipe)  # weights and RNG; the optimizer is loaded below
+    features = FeatureLoss.create(train_cfg.loss.vgg19 or None)
+    dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed)
+    writer = _summary_writer(run / "tb")
+    started = time.monotonic()
+    try:
+        for stage in train_cfg.stages():
+            if stage in state.completed:
+                continue
+            if stage == "render" and "flow" not in state.completed:
+                raise ClothflowError(
+                    "the renderer is trained on the flow stage's warped cloth: train --stage flow first", run
+                )
+            if state.stage != stage:
+                state = TrainState(stage=stage, step=0, completed=state.completed)
+            deadline = _stage_budget(train_cfg, stage, started, state.completed)
+            _train_stage(pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step)
+            state.completed.append(stage)
+            save_checkpoint(ckpt, pipe, None, state)
+    finally:
+        if writer is not None:
+            writer.close()
+    pipe.save_pretrained(run)
+    return pipe.eval()
+
+
+def _train_stage(pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step) -> None:
+    from tqdm import tqdm
+
+    module = stage_module(pipe, stage)
+    pipe.eval()
+    module.train()
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.5, 0.999))
+    ckpt = run / "checkpoint.safetensors"
+    if state.step > 0:
+        load_checkpoint(ckpt, pipe, optimizer)
+    sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps)
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False)
+    objective = OBJECTIVES[stage]
+    bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {stage}", disable=not progress, dynamic_ncols=True)
+    try:
+        for batch in loader:
+            optimizer.zero_grad(set_to_none=True)
+            terms = objective(pipe, batch, features, cfg.loss)
+            terms["total"].backward()
+            optimizer.step()
+            state.step += 1
+            scalars = {k: float(v) for k, v in terms.items()}
+            bar.update(1)
+            bar.set_postfix(loss=f"{scalars['total']:.4f}")
+            if writer is not None and state.step % cfg.log_every == 0:
+                for k, v in scalars.items():
+                    writer.add_scalar(f"{stage}/{k}", v, state.step)
+                if state.step % (cfg.log_every * 10) == 0:
+                    _log_images(writer, pipe, stage, batch, state.step)
+            if on_step is not None:
+                on_step(stage, state.step, scalars)
+            if state.step % cfg.checkpoint_every == 0:
+                save_checkpoint(ckpt, pipe, optimizer, state)
+            if deadline is not None and time.monotonic() > deadline:
+                log.info("%s: time budget reached at step %d", stage, state.step)
+                break
+    except KeyboardInterrupt:
+        save_checkpoint(ckpt, pipe, optimizer, state)
+        pipe.save_pretrained(run)
+        raise
+    finally:
+        bar.close()
+    module.eval()
+    save_checkpoint(ckpt, pipe, optimizer, state)
+
+
+def _summary_writer(path: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency; a broken install only loses the logs
+        log.warning("tensorboard is not importable; training runs without TensorBoard logs")
+        return None
+    return SummaryWriter(str(path))
+
+
+@torch.no_grad()
+def _log_images(writer, pipe: ClothFlowPipeline, stage: str, batch: dict, step: int) -> None:
+    from .visualize import transfer_grid
+
+    was_training = pipe.training
+    pipe.eval()
+    n = min(4, batch["src_image"].shape[0])
+    small = {k: v[:n] for k, v in batch.items()}
+    result = pipe.transfer(small["src_image"], small["src_parse"], small["tgt_pose"])
+    grid = transfer_grid(small, result)  # H x W x 3 uint8
+    writer.add_image(f"{stage}/results", grid, step, dataformats="HWC")
+    pipe.train(was_training)

@@ -1,0 +1,70 @@
+"""Image grids people look at: results of the pipeline, side by side with the truth."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from .data import labels, pose
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """3 x H x W tensor in [-1, 1] -> H x W x 3 uint8."""
+    arr = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte()
+    return arr.permute(1, 2, 0).cpu().numpy()
+
+
+def label_strip(names: list[str], cell_w: int, height: int = 18) -> np.ndarray:
+    """A white header row with one caption centred over each column."""
+    strip = np.full((height, cell_w * len(names), 3), 255, np.uint8)
+    scale = 0.35 if cell_w < 120 else 0.45
+    for i, name in enumerate(names):
+        (tw, th), _ = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        x = i * cell_w + max((cell_w - tw) // 2, 1)
+        cv2.putText(strip, name, (x, (height + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
+
+
+def grid(rows: list[list[np.ndarray]], names: list[str], min_cell_w: int = 88) -> np.ndarray:
+    """Stack rows of equal-size H x W x 3 uint8 cells under a caption row.
+
+    Small cells are enlarged (nearest neighbour) to at least ``min_cell_w`` pixels wide so
+    that captions fit and pixels stay visible.
+    """
+    h, w = rows[0][0].shape[:2]
+    scale = max(1, int(np.ceil(min_cell_w / w)))
+    cells = [[cv2.resize(c, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) for c in r] for r in rows]
+    body = np.concatenate([np.concatenate(r, axis=1) for r in cells], axis=0)
+    return np.concatenate([label_strip(names, w * scale), body], axis=0)
+
+
+TRANSFER_COLUMNS = ["source", "target pose", "pred. layout", "warped cloth", "output", "ground truth"]
+
+
+def transfer_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np.ndarray:
+    """Rows of source | target pose | predicted layout | warped cloth | output | ground truth."""
+    rows = []
+    h, w = batch["src_image"].shape[-2:]
+    for i in range(min(batch["src_image"].shape[0], max_rows)):
+        kps = batch["tgt_pose"][i].cpu().numpy()
+        warped = result.flow.warped_cloth[i] * result.flow.warped_mask[i] + (1 - result.flow.warped_mask[i])
+        rows.append(
+            [
+                to_uint8(batch["src_image"][i]),
+                pose.draw_skeleton(kps, h, w, thickness=max(1, h // 64)),
+                labels.colourise(result.layout[i].cpu().numpy()),
+                to_uint8(warped),
+                to_uint8(result.image[i]),
+                to_uint8(batch["tgt_image"][i]),
+            ]
+        )
+    return grid(rows, TRANSFER_COLUMNS)
+
+
+def save_png(path, image: np.ndarray) -> None:
+    """Write an H x W x 3 RGB uint8 image as PNG."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        from .errors import ClothflowError
+
+        raise ClothflowError("cannot write image", path)

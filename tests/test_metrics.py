@@ -1,0 +1,46 @@
+import math
+
+import pytest
+import torch
+
+from clothflow import metrics
+
+
+def test_ssim_identity_and_degradation():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    assert float(metrics.ssim(x, x)) == pytest.approx(1.0, abs=1e-6)
+    noisy = (x + 1.0 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    assert float(metrics.ssim(x, noisy)) < 0.6
+
+
+def test_masked_ssim_only_counts_mask():
+    x = torch.zeros(1, 3, 32, 32)
+    y = x.clone()
+    y[..., :, 16:] = torch.rand(1, 3, 32, 16) * 2 - 1
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., :, :8] = 1  # far from the changed half (window radius 5)
+    assert float(metrics.ssim(x, y, mask)) == pytest.approx(1.0, abs=1e-6)
+    assert float(metrics.ssim(x, y)) < 0.9
+
+
+def test_endpoint_error_known_shift():
+    flow = torch.zeros(1, 2, 4, 4)
+    truth = torch.zeros(1, 2, 4, 4)
+    truth[:, 0] = 3.0
+    truth[:, 1] = 4.0
+    mask = torch.ones(1, 1, 4, 4)
+    assert float(metrics.endpoint_error(flow, truth, mask)) == pytest.approx(5.0)
+    mask[..., :2, :] = 0
+    truth[..., :2, :] = 100.0  # outside the mask: ignored
+    assert float(metrics.endpoint_error(flow, truth, mask)) == pytest.approx(5.0)
+
+
+def test_miou_by_hand():
+    truth = torch.tensor([[0, 0, 1, 1]])
+    pred = torch.tensor([[0, 1, 1, 1]])
+    conf = metrics.confusion(pred, truth, 3)
+    iou = metrics.iou_from_confusion(conf)
+    assert float(iou[0]) == pytest.approx(1 / 2) and float(iou[1]) == pytest.approx(2 / 3)
+    assert math.isnan(float(iou[2]))
+    assert metrics.mean_iou(conf) == pytest.approx((1 / 2 + 2 / 3) / 2)

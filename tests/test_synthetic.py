@@ -15,7 +15,8 @@ from clothflow.data.synthetic import (
 )
 from clothflow.data.synthetic_dataset import SyntheticPairs
 from clothflow.data.synthetic_identity import sample_identity
-from clothflow.data.synthetic_pose import PoseSampler, load_annotation_csv
+from clothflow.data.keypoint_files import read_annotation_csv
+from clothflow.data.synthetic_pose import PoseSampler
 from clothflow.errors import ClothflowError
 from clothflow.models.warp import warp
 
@@ -203,7 +204,7 @@ def test_real_deepfashion_poses_render():
     csv = _shared_data() / "deepfashion_test_poses" / "fasion-annotation-test.csv"
     if not csv.exists():
         pytest.skip(f"real pose CSV not found at {csv} (set CLOTHFLOW_SHARED_DATA)")
-    poses = load_annotation_csv(csv)
+    poses = read_annotation_csv(csv)
     kps = np.stack(list(poses.values()))
     assert kps.shape[1:] == (18, 2) and (kps == -1).all(axis=(1, 2)).any()  # all-missing rows exist
     sampler = PoseSampler.from_keypoints(kps, (256, 256), rng=0)

@@ -8,7 +8,8 @@ import pytest
 
 from clothflow.data.preview import write_preview
 from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
-from clothflow.data.writers import read_annotation_csv, read_openpose_json, write_dataset
+from clothflow.data.keypoint_files import read_annotation_csv, read_openpose_json
+from clothflow.data.writers import write_dataset
 from clothflow.errors import ClothflowError
 
 SIZE = (64, 44)

@@ -28,11 +28,13 @@ class TrainState:
         stage: the stage being trained ("layout", "flow" or "render").
         step: optimisation steps done in that stage.
         completed: stages already finished, in order.
+        stage_steps: steps each finished stage was trained for.
     """
 
     stage: str
     step: int = 0
     completed: list[str] = field(default_factory=list)
+    stage_steps: dict[str, int] = field(default_factory=dict)
 
 
 def save_checkpoint(
@@ -43,7 +45,12 @@ def save_checkpoint(
         f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()
     }
     tensors["rng.torch"] = torch.get_rng_state()
-    meta: dict[str, Any] = {"stage": state.stage, "step": state.step, "completed": state.completed}
+    meta: dict[str, Any] = {
+        "stage": state.stage,
+        "step": state.step,
+        "completed": state.completed,
+        "stage_steps": state.stage_steps,
+    }
     if optimizer is not None:
         opt = optimizer.state_dict()
         for pid, pstate in opt["state"].items():
@@ -77,4 +84,9 @@ def load_checkpoint(
                 _, pid, name = key.split(".", 2)
                 state.setdefault(int(pid), {})[name] = value
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    return TrainState(stage=meta["stage"], step=int(meta["step"]), completed=list(meta["completed"]))
+    return TrainState(
+        stage=meta["stage"],
+        step=int(meta["step"]),
+        completed=list(meta["completed"]),
+        stage_steps={k: int(v) for k, v in meta.get("stage_steps", {}).items()},
+    )

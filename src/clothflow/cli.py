@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import ClothflowError
+from .ioutils import writable_dir
 
 log = logging.getLogger("clothflow")
 
@@ -39,17 +40,6 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _writable_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".clothflow-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ClothflowError(f"cannot write to this folder ({exc.strerror})", path) from None
-    return path
-
-
 # ---- synth -----------------------------------------------------------------------------
 def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="render the synthetic dataset to disk, or a preview grid")
@@ -67,13 +57,13 @@ def _run_synth(args) -> None:
     if args.preview is not None:
         from .data.preview import write_preview
 
-        _writable_dir(args.preview.parent if str(args.preview.parent) else Path("."))
+        writable_dir(args.preview.parent if str(args.preview.parent) else Path("."))
         write_preview(args.preview, size=args.size, seed=args.seed)
         print(f"preview written to {args.preview}")
     if args.out is not None:
         from .data.writers import write_dataset
 
-        write_dataset(_writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed)
+        write_dataset(writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed)
         print(f"dataset written to {args.out}")
 
 
@@ -124,7 +114,7 @@ def _run_train(args) -> None:
         return
     pipeline_cfg: PipelineConfig = apply_overrides(preset(args.preset), pipe_sets)
     train_cfg = apply_overrides(TrainConfig(stage=args.stage, data=args.data), flag_sets + train_sets)
-    _writable_dir(args.out)
+    writable_dir(args.out)
     train(args.out, pipeline_cfg, train_cfg)
     print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
 
@@ -148,7 +138,7 @@ def _run_transfer(args) -> None:
 
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
-    _writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+    writable_dir(args.out.parent if str(args.out.parent) else Path("."))
     save_png(args.out, to_uint8(result.image[0]))
     print(f"wrote {args.out}")
 
@@ -175,7 +165,7 @@ def _run_demo(args) -> None:
         if args.minutes <= 0:
             raise ClothflowError(f"--minutes must be positive, got {args.minutes}")
         cfg = replace(cfg, minutes=args.minutes)
-    _writable_dir(args.out)
+    writable_dir(args.out)
     metrics = run_demo(args.out, cfg)
     print(summary(metrics, args.out))
 

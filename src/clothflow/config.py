@@ -31,10 +31,12 @@ class PipelineConfig:
     """The whole ClothFlow pipeline: image size and the three stages' configs.
 
     Args:
+        task: "transfer" (pose-guided person generation) or "tryon" (virtual try-on).
         size: (H, W) of the images the pipeline works at.
         heatmap_sigma: Gaussian sigma of pose heatmaps in pixels (0 = size-relative default).
     """
 
+    task: str = "transfer"
     size: tuple[int, int] = (256, 176)
     heatmap_sigma: float = 0.0
     layout: LayoutConfig = field(default_factory=LayoutConfig)
@@ -52,27 +54,32 @@ class PipelineConfig:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def preset(name: str) -> PipelineConfig:
-    """Named pipeline presets.
+# Try-on's layout stage sees, besides the clothing-agnostic person, its body-shape mask (1)
+# and the in-shop garment (3) with its mask (1).
+TRYON_LAYOUT_EXTRA = 5
+TASKS = ("transfer", "tryon")
+
+
+def preset(name: str, task: str = "transfer") -> PipelineConfig:
+    """Named pipeline presets, for pose transfer or try-on.
 
     - ``paper``: 256 x 176, 64 base channels (the paper's U-Net widths), 4 flow levels.
     - ``tiny``: 64 x 44, 16 base channels, for CPU tests and the demo.
     """
-    if name == "paper":
-        return PipelineConfig(
-            size=(256, 176),
-            layout=LayoutConfig(base_channels=64, depth=4),
-            flow=FlowConfig(base_channels=64, num_levels=4),
-            render=RenderConfig(base_channels=64, depth=4),
-        )
-    if name == "tiny":
-        return PipelineConfig(
-            size=(64, 44),
-            layout=LayoutConfig(base_channels=16, depth=4),
-            flow=FlowConfig(base_channels=16, num_levels=4),
-            render=RenderConfig(base_channels=16, depth=4),
-        )
-    raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    if task not in TASKS:
+        raise ClothflowError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    sizes = {"paper": ((256, 176), 64), "tiny": ((64, 44), 16)}
+    if name not in sizes:
+        raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    size, base = sizes[name]
+    extra = TRYON_LAYOUT_EXTRA if task == "tryon" else 0
+    return PipelineConfig(
+        task=task,
+        size=size,
+        layout=LayoutConfig(base_channels=base, depth=4, extra_channels=extra),
+        flow=FlowConfig(base_channels=base, num_levels=4),
+        render=RenderConfig(base_channels=base, depth=4),
+    )
 
 
 PRESETS = ("paper", "tiny")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from .config import preset
 from .errors import ClothflowError
-from .evaluate import evaluate_transfer
+from .evaluate import evaluate
 from .ioutils import atomic_write_text
 from .train import TrainConfig, train
-from .visualize import save_png, transfer_grid
+from .visualize import save_png, result_grid
 
 log = logging.getLogger("clothflow")
 
@@ -35,14 +35,16 @@ class DemoConfig:
         train_pairs: synthetic training pairs.
         eval_pairs: held-out synthetic pairs (another seed) for the metrics.
         seed: seed of everything.
+        task: "transfer" (pose transfer) or "tryon" (virtual try-on).
     """
 
-    steps: int = 600
+    steps: int = 500
     minutes: float = 0.0
     batch_size: int = 16
     train_pairs: int = 4000
     eval_pairs: int = 128
     seed: int = 0
+    task: str = "transfer"
 
 
 def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> dict:
@@ -59,7 +61,7 @@ def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = T
         log.info("replacing the previous demo model in %s", run)
         shutil.rmtree(run)
     started = time.monotonic()
-    pipeline_cfg = preset("tiny")
+    pipeline_cfg = preset("tiny", task=cfg.task)
     steps = cfg.steps if cfg.minutes <= 0 else 10**9
     train_cfg = TrainConfig(
         stage="all",
@@ -71,13 +73,13 @@ def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = T
         checkpoint_every=100,
     )
     pipe = train(run, pipeline_cfg, train_cfg, progress=progress)
-    held_out = SyntheticPairs(num_pairs=cfg.eval_pairs, size=pipeline_cfg.size, seed=cfg.seed + 1, task="transfer")
-    metrics, (batch, result) = evaluate_transfer(pipe, held_out)
+    held_out = SyntheticPairs(num_pairs=cfg.eval_pairs, size=pipeline_cfg.size, seed=cfg.seed + 1, task=cfg.task)
+    metrics, (batch, result) = evaluate(pipe, held_out)
     metrics["seconds"] = round(time.monotonic() - started, 1)
-    metrics["config"] = {"preset": "tiny", "steps_per_stage": cfg.steps, "minutes": cfg.minutes,
+    metrics["config"] = {"task": cfg.task, "preset": "tiny", "steps_per_stage": cfg.steps, "minutes": cfg.minutes,
                          "batch_size": cfg.batch_size, "train_pairs": cfg.train_pairs, "seed": cfg.seed}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    save_png(out / "results.png", transfer_grid(batch, result, max_rows=8))
+    save_png(out / "results.png", result_grid(batch, result, max_rows=8))
     return metrics
 
 
@@ -87,8 +89,8 @@ def summary(metrics: dict, out: Path) -> str:
     return "\n".join(
         [
             f"held-out pairs: {metrics['pairs']}  ({metrics['seconds']:.0f} s in all)",
-            f"warp SSIM   clothflow {w['clothflow']:.3f}   no warp {w['no_warp']:.3f}",
-            f"flow EPE    clothflow {e['clothflow']:.2f} px   zero flow {e['zero_flow']:.2f} px",
+            "warp SSIM   " + "   ".join(f"{k} {v:.3f}" for k, v in w.items()),
+            "flow EPE    " + "   ".join(f"{k} {v:.2f} px" for k, v in e.items()),
             f"layout mIoU {metrics['layout_miou']:.3f}   final SSIM {metrics['final_ssim']:.3f}"
             f"   final L1 {metrics['final_l1']:.3f}",
             f"model: {out / 'model'}   grid: {out / 'results.png'}   metrics: {out / 'metrics.json'}",

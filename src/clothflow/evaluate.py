@@ -1,79 +1,111 @@
-"""Evaluation of a pose-transfer pipeline on pairs with ground truth (layout, flow, image).
+"""Evaluation on pairs with ground truth (layout, flow, image), for both tasks.
 
-The flow stage is compared with the baselines the paper's argument rests on: the cloth not
-warped at all (``no_warp``) and a zero flow (``zero_flow``). Warp metrics are computed on the
-target's cloth region; flow EPE on target cloth pixels visible in the source.
+The flow stage is compared with the baselines the paper's argument rests on. Pose transfer:
+the source cloth not warped at all (``no_warp``) and a zero flow (``zero_flow``). Try-on:
+the in-shop garment placed without warping, scaled and centred on the torso (``affine``).
+Warp metrics are computed on the target's cloth region; flow EPE on target cloth pixels
+visible in the source. ``*_gt_layout`` entries run the flow stage on the true target layout,
+isolating it from stage 1's errors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from . import metrics
+from .baselines import torso_affine_flow
 from .data import labels
+from .data.agnostic import garment_mask
 from .models.pipeline import ClothFlowPipeline, TransferResult
+from .models.warp import warp
 
 
 @dataclass
-class _Sums:
-    values: dict[str, float] = field(default_factory=dict)
-    count: int = 0
+class Case:
+    """What one batch gives to the metrics."""
 
-    def add(self, name: str, per_image: torch.Tensor) -> None:
-        self.values[name] = self.values.get(name, 0.0) + float(per_image.sum())
+    result: TransferResult
+    target: torch.Tensor  # N x 3 x H x W
+    target_classes: torch.Tensor  # N x H x W
+    cloth_mask: torch.Tensor  # N x 1 x H x W, the target's cloth region
+    warped: dict[str, torch.Tensor]  # name -> the cloth warped onto the target, N x 3 x H x W
+    flows: dict[str, torch.Tensor]  # name -> N x 2 x H x W
 
-    def mean(self, name: str) -> float:
-        return self.values[name] / max(self.count, 1)
+
+def transfer_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
+    result = pipe.predict(batch)
+    src_classes = labels.to_groups(batch["src_parse"])
+    tgt_classes = labels.to_groups(batch["tgt_parse"])
+    src_cloth, _ = pipe.source_cloth(batch["src_image"], src_classes)
+    gt_layout = pipe.estimate_flow(batch["src_image"], src_classes, tgt_classes)
+    return Case(
+        result=result,
+        target=batch["tgt_image"],
+        target_classes=tgt_classes,
+        cloth_mask=labels.cloth_mask(tgt_classes),
+        warped={"clothflow": result.flow.warped_cloth, "clothflow_gt_layout": gt_layout.warped_cloth,
+                "no_warp": src_cloth},
+        flows={"clothflow": result.flow.flow, "clothflow_gt_layout": gt_layout.flow,
+               "zero_flow": torch.zeros_like(result.flow.flow)},
+    )
+
+
+def tryon_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
+    result = pipe.predict(batch)
+    tgt_classes = labels.to_groups(batch["target_parse"])
+    cloth = batch["cloth"] * batch["cloth_mask"]
+    gt_layout = pipe.garment_flow(batch["cloth"], batch["cloth_mask"], tgt_classes)
+    affine = torso_affine_flow(batch["cloth_mask"], batch["person_pose"])
+    return Case(
+        result=result,
+        target=batch["target"],
+        target_classes=tgt_classes,
+        cloth_mask=garment_mask(tgt_classes),
+        warped={"clothflow": result.flow.warped_cloth, "clothflow_gt_layout": gt_layout.warped_cloth,
+                "affine": warp(cloth, affine)},
+        flows={"clothflow": result.flow.flow, "clothflow_gt_layout": gt_layout.flow, "affine": affine},
+    )
 
 
 @torch.inference_mode()
-def evaluate_transfer(
-    pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16
-) -> tuple[dict, tuple[dict, TransferResult]]:
-    """Evaluate on every pair of ``dataset`` (pose-transfer keys, with ``flow`` and ``visible``).
+def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) -> tuple[dict, tuple[dict, TransferResult]]:
+    """Evaluate on every pair of ``dataset`` (with ground-truth ``flow`` and ``visible``).
 
     Returns:
         (metrics dict, (first batch, its result)) - the batch is for drawing a grid.
     """
     pipe.eval()
-    sums = _Sums()
+    case_fn = tryon_case if pipe.config.task == "tryon" else transfer_case
+    sums: dict[str, float] = {}
+    count = 0
     conf = torch.zeros(labels.NUM_CLASSES, labels.NUM_CLASSES, dtype=torch.long)
     first = None
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        result = pipe.transfer(batch["src_image"], batch["src_parse"], batch["tgt_pose"])
-        if first is None:
-            first = (batch, result)
-        src_classes = labels.to_groups(batch["src_parse"])
-        tgt_classes = labels.to_groups(batch["tgt_parse"])
-        src_cloth, _ = pipe.source_cloth(batch["src_image"], src_classes)
-        tgt_cloth, tgt_mask = pipe.source_cloth(batch["tgt_image"], tgt_classes)
-        flow_gt_layout = pipe.estimate_flow(batch["src_image"], src_classes, tgt_classes)
 
-        sums.count += batch["src_image"].shape[0]
-        for name, warped in (
-            ("warp_ssim/clothflow", result.flow.warped_cloth),
-            ("warp_ssim/clothflow_gt_layout", flow_gt_layout.warped_cloth),
-            ("warp_ssim/no_warp", src_cloth),
-        ):
-            sums.add(name, metrics.ssim(warped * tgt_mask, tgt_cloth, tgt_mask))
-        epe_mask = batch["visible"] * tgt_mask
-        for name, flow in (
-            ("flow_epe/clothflow", result.flow.flow),
-            ("flow_epe/clothflow_gt_layout", flow_gt_layout.flow),
-            ("flow_epe/zero_flow", torch.zeros_like(batch["flow"])),
-        ):
-            sums.add(name, metrics.endpoint_error(flow, batch["flow"], epe_mask))
-        sums.add("final_ssim", metrics.ssim(result.image, batch["tgt_image"]))
-        sums.add("final_l1", metrics.l1(result.image, batch["tgt_image"]))
-        conf += metrics.confusion(result.layout, tgt_classes, labels.NUM_CLASSES)
+    def add(name: str, per_image: torch.Tensor) -> None:
+        sums[name] = sums.get(name, 0.0) + float(per_image.sum())
+
+    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        case = case_fn(pipe, batch)
+        if first is None:
+            first = (batch, case.result)
+        count += case.target.shape[0]
+        mask = case.cloth_mask
+        target_cloth = case.target * mask
+        for name, warped in case.warped.items():
+            add(f"warp_ssim/{name}", metrics.ssim(warped * mask, target_cloth, mask))
+        for name, flow in case.flows.items():
+            add(f"flow_epe/{name}", metrics.endpoint_error(flow, batch["flow"], batch["visible"] * mask))
+        add("final_ssim", metrics.ssim(case.result.image, case.target))
+        add("final_l1", metrics.l1(case.result.image, case.target))
+        conf += metrics.confusion(case.result.layout, case.target_classes, labels.NUM_CLASSES)
 
     out: dict = {}
-    for name in sums.values:
+    for name, total in sums.items():
         group, _, key = name.partition("/")
-        value = round(sums.mean(name), 4)
+        value = round(total / max(count, 1), 4)
         if key:
             out.setdefault(group, {})[key] = value
         else:
@@ -83,5 +115,5 @@ def evaluate_transfer(
     out["layout_iou"] = {
         name: (None if torch.isnan(v) else round(float(v), 4)) for name, v in zip(labels.GROUP_NAMES, iou)
     }
-    out["pairs"] = sums.count
+    out["pairs"] = count
     return out, first

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -10,6 +9,7 @@ import numpy as np
 import torch
 
 from .data import pose
+from .data.keypoint_files import read_keypoints
 from .errors import ClothflowError
 from .models.pipeline import ClothFlowPipeline, TransferResult
 
@@ -42,33 +42,6 @@ def read_label_map(path: str | Path) -> np.ndarray:
             return np.asarray(im).astype(np.uint8)
     except (UnidentifiedImageError, OSError) as exc:
         raise ClothflowError(f"not a readable label map ({exc})", path) from None
-
-
-def read_keypoints(path: str | Path) -> np.ndarray:
-    """18 x 2 keypoints (x, y) from OpenPose JSON (``people[0].pose_keypoints_2d`` or
-    ``pose_keypoints``, COCO-18 with confidence; c = 0 means missing) or a JSON list of 18 [x, y]."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClothflowError("keypoint file not found", path)
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ClothflowError(f"not valid JSON ({exc})", path) from None
-    if isinstance(data, dict):
-        people = data.get("people")
-        if not people:
-            raise ClothflowError("OpenPose JSON with no person in it", path)
-        flat = people[0].get("pose_keypoints_2d", people[0].get("pose_keypoints"))
-        if flat is None or len(flat) != pose.NUM_KEYPOINTS * 3:
-            n = None if flat is None else len(flat) // 3
-            raise ClothflowError(f"expected 18 OpenPose COCO keypoints (x, y, c), found {n}", path)
-        arr = np.asarray(flat, np.float32).reshape(-1, 3)
-        kps = np.where(arr[:, 2:3] > 0, arr[:, :2], -1.0)
-    else:
-        kps = np.asarray(data, np.float32)
-        if kps.shape != (pose.NUM_KEYPOINTS, 2):
-            raise ClothflowError(f"expected a list of 18 [x, y] keypoints, got shape {kps.shape}", path)
-    return kps.astype(np.float32)
 
 
 def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:

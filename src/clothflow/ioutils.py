@@ -24,3 +24,23 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def writable_dir(path: str | Path, *subdirs: str) -> Path:
+    """Create ``path`` (and ``subdirs`` inside it) and check files can be written there.
+
+    Raises:
+        ClothflowError: naming the folder, when it cannot be created or written.
+    """
+    from .errors import ClothflowError
+
+    path = Path(path)
+    try:
+        for sub in (".", *subdirs):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        probe = path / ".clothflow-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ClothflowError(f"cannot write to this folder ({exc.strerror or exc})", path) from None
+    return path

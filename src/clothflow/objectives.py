@@ -1,7 +1,7 @@
-"""What each stage is trained to do: one batch in, its losses out.
+"""What each stage is trained to do, for each task: one batch in, its losses out.
 
-Each objective takes the pipeline, a batch from a pose-transfer dataset (the keys of
-:class:`clothflow.data.synthetic_dataset.SyntheticPairs`) and the loss settings, and returns
+Each objective takes the pipeline, a batch (the keys of
+:class:`clothflow.data.synthetic_dataset.SyntheticPairs` for the task) and the loss settings, and returns
 a dict of scalar losses with the optimised one under ``"total"``. Stages are trained as in
 the paper: the flow stage and the renderer see the ground-truth target layout.
 """
@@ -14,6 +14,7 @@ import torch
 
 from . import losses
 from .data import labels
+from .data.agnostic import agnostic, garment_mask
 from .losses import FeatureLoss, FlowLossWeights, RenderLossWeights
 from .models.pipeline import ClothFlowPipeline
 
@@ -96,7 +97,45 @@ def render_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dic
     return losses.render_losses(out, p.tgt_image, features, cfg.render)
 
 
-OBJECTIVES = {"layout": layout_objective, "flow": flow_objective, "render": render_objective}
+# ---- virtual try-on: batches with person, person_parse, person_pose, cloth, cloth_mask, target, target_parse
+def _tryon_inputs(pipe, batch):
+    person = batch["person"]
+    rep = agnostic(person, labels.to_groups(batch["person_parse"]))
+    maps = pipe.pose_maps(batch["person_pose"], person.shape[-2:])
+    return rep, maps, labels.to_groups(batch["target_parse"])
+
+
+def tryon_layout_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    rep, maps, tgt_classes = _tryon_inputs(pipe, batch)
+    logits = pipe.tryon_layout(rep, maps, batch["cloth"], batch["cloth_mask"])
+    weights = _class_weights(tgt_classes) if cfg.layout_class_weighting else None
+    loss = losses.layout_loss(logits, tgt_classes, weights)
+    accuracy = (logits.argmax(1) == tgt_classes).float().mean()
+    return {"total": loss, "ce": loss.detach(), "accuracy": accuracy}
+
+
+def tryon_flow_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    _, _, tgt_classes = _tryon_inputs(pipe, batch)
+    out = pipe.garment_flow(batch["cloth"], batch["cloth_mask"], tgt_classes)
+    tgt_mask = garment_mask(tgt_classes)
+    terms = losses.flow_losses(out, batch["target"] * tgt_mask, tgt_mask, features, cfg.flow)
+    if "flow" in batch:  # monitoring only
+        terms["epe"] = losses.flow_epe(out.flow.detach(), batch["flow"], batch["visible"] * tgt_mask)
+    return terms
+
+
+def tryon_render_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    rep, maps, tgt_classes = _tryon_inputs(pipe, batch)
+    with torch.no_grad():
+        flow = pipe.garment_flow(batch["cloth"], batch["cloth_mask"], tgt_classes)
+    out = pipe.render(flow.warped_cloth, flow.warped_mask, labels.one_hot(tgt_classes), maps, rep.image)
+    return losses.render_losses(out, batch["target"], features, cfg.render)
+
+
+OBJECTIVES = {
+    "transfer": {"layout": layout_objective, "flow": flow_objective, "render": render_objective},
+    "tryon": {"layout": tryon_layout_objective, "flow": tryon_flow_objective, "render": tryon_render_objective},
+}
 
 
 def stage_module(pipe: ClothFlowPipeline, stage: str) -> torch.nn.Module:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -87,12 +87,12 @@ class StepBatchSampler(Sampler[list[int]]):
         return max(self.stop - self.start, 0)
 
 
-def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int) -> Dataset:
-    """The training set named by ``data``."""
+def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int, task: str = "transfer") -> Dataset:
+    """The training set named by ``data``, for ``task`` ("transfer" or "tryon")."""
     if data == "synthetic":
         from .data.synthetic_dataset import SyntheticPairs
 
-        return SyntheticPairs(num_pairs=num_pairs, size=size, seed=seed, task="transfer")
+        return SyntheticPairs(num_pairs=num_pairs, size=size, seed=seed, task=task)
     path = Path(data)
     if not path.exists():
         raise ClothflowError("dataset folder not found; use --data synthetic for the embedded renderer", path)
@@ -148,28 +148,38 @@ def train(
     except OSError as exc:
         raise ClothflowError(f"cannot write the run folder ({exc.strerror})", run) from None
 
+    torch.manual_seed(train_cfg.seed)  # same seed, same initial weights
     pipe = ClothFlowPipeline(pipeline_cfg)
     state = TrainState(stage=train_cfg.stages()[0])
     ckpt = run / "checkpoint.safetensors"
     if resume:
         state = load_checkpoint(ckpt, pipe)  # weights and RNG; the optimizer is loaded below
     features = FeatureLoss.create(train_cfg.loss.vgg19 or None)
-    dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed)
+    dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed, pipeline_cfg.task)
     writer = _summary_writer(run / "tb")
     started = time.monotonic()
     try:
         for stage in train_cfg.stages():
-            if stage in state.completed:
-                continue
             if stage == "render" and "flow" not in state.completed:
                 raise ClothflowError(
                     "the renderer is trained on the flow stage's warped cloth: train --stage flow first", run
                 )
-            if state.stage != stage:
-                state = TrainState(stage=stage, step=0, completed=state.completed)
+            if state.stage == stage and stage not in state.completed:
+                resume_optimizer = state.step > 0  # the checkpoint holds this stage's optimizer
+            else:
+                done = state.stage_steps.get(stage, 0)
+                if stage in state.completed and done >= train_cfg.steps:
+                    continue
+                state = replace(state, stage=stage, step=done)
+                resume_optimizer = False
             deadline = _stage_budget(train_cfg, stage, started, state.completed)
-            _train_stage(pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step)
-            state.completed.append(stage)
+            _train_stage(
+                pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step,
+                resume_optimizer,
+            )
+            if stage not in state.completed:
+                state.completed.append(stage)
+            state.stage_steps[stage] = state.step
             save_checkpoint(ckpt, pipe, None, state)
     finally:
         if writer is not None:
@@ -178,7 +188,9 @@ def train(
     return pipe.eval()
 
 
-def _train_stage(pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step) -> None:
+def _train_stage(
+    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, resume_optimizer
+) -> None:
     from tqdm import tqdm
 
     module = stage_module(pipe, stage)
@@ -187,11 +199,11 @@ def _train_stage(pipe, stage, state, dataset, features, cfg, run, writer, deadli
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.5, 0.999))
     ckpt = run / "checkpoint.safetensors"
-    if state.step > 0:
+    if resume_optimizer:
         load_checkpoint(ckpt, pipe, optimizer)
     sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False)
-    objective = OBJECTIVES[stage]
+    objective = OBJECTIVES[pipe.config.task][stage]
     bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {stage}", disable=not progress, dynamic_ncols=True)
     try:
         for batch in loader:
@@ -200,7 +212,7 @@ def _train_stage(pipe, stage, state, dataset, features, cfg, run, writer, deadli
             terms["total"].backward()
             optimizer.step()
             state.step += 1
-            scalars = {k: float(v) for k, v in terms.items()}
+            scalars = {k: float(v.detach()) for k, v in terms.items()}
             bar.update(1)
             bar.set_postfix(loss=f"{scalars['total']:.4f}")
             if writer is not None and state.step % cfg.log_every == 0:
@@ -236,13 +248,11 @@ def _summary_writer(path: Path):
 
 @torch.no_grad()
 def _log_images(writer, pipe: ClothFlowPipeline, stage: str, batch: dict, step: int) -> None:
-    from .visualize import transfer_grid
+    from .visualize import result_grid
 
     was_training = pipe.training
     pipe.eval()
-    n = min(4, batch["src_image"].shape[0])
-    small = {k: v[:n] for k, v in batch.items()}
-    result = pipe.transfer(small["src_image"], small["src_parse"], small["tgt_pose"])
-    grid = transfer_grid(small, result)  # H x W x 3 uint8
+    small = {k: v[:4] for k, v in batch.items()}
+    grid = result_grid(small, pipe.predict(small))  # H x W x 3 uint8
     writer.add_image(f"{stage}/results", grid, step, dataformats="HWC")
     pipe.train(was_training)

@@ -40,26 +40,37 @@ def grid(rows: list[list[np.ndarray]], names: list[str], min_cell_w: int = 88) -
 
 
 TRANSFER_COLUMNS = ["source", "target pose", "pred. layout", "warped cloth", "output", "ground truth"]
+TRYON_COLUMNS = ["person", "garment", "pred. layout", "warped garment", "output", "ground truth"]
 
 
-def transfer_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np.ndarray:
-    """Rows of source | target pose | predicted layout | warped cloth | output | ground truth."""
+def result_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np.ndarray:
+    """One row per pair, for either task.
+
+    Pose transfer: source | target pose | predicted layout | warped cloth | output | ground truth.
+    Try-on: person | garment | predicted layout | warped garment | output | ground truth (when known).
+    """
+    tryon = "person" in batch
+    first = batch["person"] if tryon else batch["src_image"]
+    truth = batch.get("target") if tryon else batch["tgt_image"]
+    h, w = first.shape[-2:]
     rows = []
-    h, w = batch["src_image"].shape[-2:]
-    for i in range(min(batch["src_image"].shape[0], max_rows)):
-        kps = batch["tgt_pose"][i].cpu().numpy()
+    for i in range(min(first.shape[0], max_rows)):
         warped = result.flow.warped_cloth[i] * result.flow.warped_mask[i] + (1 - result.flow.warped_mask[i])
+        if tryon:
+            second = to_uint8(batch["cloth"][i] * batch["cloth_mask"][i] + (1 - batch["cloth_mask"][i]))
+        else:
+            second = pose.draw_skeleton(batch["tgt_pose"][i].cpu().numpy(), h, w, thickness=max(1, h // 64))
         rows.append(
             [
-                to_uint8(batch["src_image"][i]),
-                pose.draw_skeleton(kps, h, w, thickness=max(1, h // 64)),
+                to_uint8(first[i]),
+                second,
                 labels.colourise(result.layout[i].cpu().numpy()),
                 to_uint8(warped),
                 to_uint8(result.image[i]),
-                to_uint8(batch["tgt_image"][i]),
+                to_uint8(truth[i]) if truth is not None else np.full((h, w, 3), 255, np.uint8),
             ]
         )
-    return grid(rows, TRANSFER_COLUMNS)
+    return grid(rows, TRYON_COLUMNS if tryon else TRANSFER_COLUMNS)
 
 
 def save_png(path, image: np.ndarray) -> None:

@@ -12,8 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,40 +223,4 @@ def pose_from_keypoints(kps: np.ndarray, frame_hw: tuple[int, int], size: tuple[
     return Pose(filled.astype(np.float32), back, max(unit, size[0] / 24))
 
 
-_ROW = re.compile(r"^(.*?):\s*(\[[^\]]*\])\s*:\s*(\[[^\]]*\])\s*$")
-
-
-def load_annotation_csv(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a DeepFashion keypoint annotation CSV.
-
-    Format: header ``name:keypoints_y:keypoints_x``, then rows ``name: [y...]: [x...]``
-    (JSON lists of 18 ints, -1 missing; y comes first).
-
-    Returns:
-        name -> 18 x 2 float32 (x, y), -1 for missing.
-
-    Raises:
-        ClothflowError: unreadable file or malformed row.
-    """
-    path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ClothflowError(f"cannot read annotation CSV ({exc.strerror})", path) from exc
-    out: dict[str, np.ndarray] = {}
-    for n, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        m = _ROW.match(line.strip())
-        if m is None:
-            raise ClothflowError(f"line {n}: expected 'name: [y...]: [x...]'", path)
-        ys, xs = json.loads(m.group(2)), json.loads(m.group(3))
-        if len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
-            raise ClothflowError(f"line {n}: expected {NUM_KEYPOINTS} y and x values", path)
-        xy = np.stack([np.asarray(xs, np.float32), np.asarray(ys, np.float32)], -1)
-        xy[(xy < 0).any(-1)] = -1
-        out[m.group(1).strip()] = xy
-    return out
-
-
-__all__ = ["Pose", "PoseSampler", "TEMPLATE", "fill_missing", "load_annotation_csv", "pose_from_keypoints"]
+__all__ = ["Pose", "PoseSampler", "TEMPLATE", "fill_missing", "pose_from_keypoints"]

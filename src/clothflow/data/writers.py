@@ -30,76 +30,17 @@ from tqdm import tqdm
 
 from clothflow.data.pose import NUM_KEYPOINTS
 from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
-from clothflow.data.synthetic_pose import load_annotation_csv
+from clothflow.data.keypoint_files import annotation_row, openpose_dict
 from clothflow.errors import ClothflowError
+from clothflow.ioutils import writable_dir
 
 JPEG_QUALITY = 95
-# BODY_25 indices of the COCO-18 points (BODY_25 adds mid-hip at 8 and feet after 18).
-_BODY25_TO_COCO18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
-
-read_annotation_csv = load_annotation_csv
-
-
 def _imwrite(path: Path, image: np.ndarray) -> None:
     """Write RGB (H x W x 3) or single-channel (H x W) uint8; JPEG at quality 95."""
     img = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") else []
     if not cv2.imwrite(str(path), img, params):
         raise ClothflowError("cannot write image", path)
-
-
-def _mkdirs(root: Path, names: tuple[str, ...]) -> None:
-    try:
-        for n in names:
-            (root / n).mkdir(parents=True, exist_ok=True)
-        probe = root / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ClothflowError(f"output folder is not writable ({exc.strerror or exc})", root) from exc
-
-
-def annotation_row(name: str, keypoints: np.ndarray) -> str:
-    """One DeepFashion annotation row ``name: [y...]: [x...]`` (ints, -1 for missing)."""
-    kps = np.asarray(keypoints, np.float64)
-    missing = (kps < 0).any(-1)
-    xy = np.where(missing[:, None], -1, np.rint(kps)).astype(int)
-    return f"{name}: {json.dumps(xy[:, 1].tolist())}: {json.dumps(xy[:, 0].tolist())}"
-
-
-def openpose_dict(keypoints: np.ndarray) -> dict:
-    """OpenPose JSON for one person, COCO-18: x, y, c per point (0, 0, 0 when missing)."""
-    kps = np.asarray(keypoints, np.float64)
-    flat: list[float] = []
-    for x, y in kps:
-        flat += [0.0, 0.0, 0.0] if (x < 0 or y < 0) else [round(float(x), 3), round(float(y), 3), 1.0]
-    return {"version": 1.3, "people": [{"pose_keypoints": flat, "pose_keypoints_2d": flat}]}
-
-
-def read_openpose_json(path: str | Path) -> np.ndarray:
-    """Read the first person of an OpenPose JSON (COCO-18 or BODY_25).
-
-    Returns:
-        18 x 2 float32 (x, y), -1 where the confidence is 0.
-
-    Raises:
-        ClothflowError: unreadable file, no person, or an unknown keypoint count.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-        person = data["people"][0]
-        flat = person.get("pose_keypoints_2d", person.get("pose_keypoints"))
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise ClothflowError(f"not an OpenPose JSON with a person ({exc})", path) from exc
-    pts = np.asarray(flat, np.float32).reshape(-1, 3)
-    if len(pts) == 25:
-        pts = pts[list(_BODY25_TO_COCO18)]
-    if len(pts) != NUM_KEYPOINTS:
-        raise ClothflowError(f"expected 18 or 25 keypoints, got {len(pts)}", path)
-    out = pts[:, :2].copy()
-    out[pts[:, 2] <= 0] = -1
-    return out
 
 
 def _save_flow(path: Path, flow: np.ndarray, visible: np.ndarray) -> None:
@@ -159,8 +100,8 @@ def write_dataset(out_dir: str | Path, pairs: int, size: tuple[int, int] = (256,
     out = Path(out_dir)
     n_tryon = pairs if tryon_pairs is None else tryon_pairs
     df, vt = out / "deepfashion", out / "viton"
-    _mkdirs(df, ("images", "parsing", "flow"))
-    _mkdirs(vt, ("image", "image-parse", "cloth", "cloth-mask", "target", "target-parse", "openpose_json", "flow"))
+    writable_dir(df, "images", "parsing", "flow")
+    writable_dir(vt, "image", "image-parse", "cloth", "cloth-mask", "target", "target-parse", "openpose_json", "flow")
     size = (int(size[0]), int(size[1]))
     pair_lines, ann_lines, tryon_lines = ["from,to"], ["name:keypoints_y:keypoints_x"], []
     with tqdm(total=pairs + n_tryon, desc="synthetic data", unit="pair", disable=not progress) as bar:

@@ -28,6 +28,7 @@ from torch import nn
 
 from ..config import PipelineConfig
 from ..data import labels, pose
+from ..data.agnostic import AgnosticPerson, agnostic, garment_classes
 from ..errors import ClothflowError
 from ..ioutils import atomic_write_bytes, atomic_write_text
 from .flow import FlowNet, FlowOutput
@@ -102,6 +103,8 @@ class ClothFlowPipeline(nn.Module):
         Returns:
             A :class:`TransferResult`.
         """
+        if self.config.task != "transfer":
+            raise ValueError("this pipeline is configured for try-on; use .tryon(...)")
         _check_inputs(src_image, src_parse, tgt_pose, self.config.size)
         src_classes = labels.to_groups(src_parse)
         maps = self.pose_maps(tgt_pose, src_image.shape[-2:])
@@ -111,7 +114,62 @@ class ClothFlowPipeline(nn.Module):
         image = self.render_image(flow, tgt_classes, maps, src_image)
         return TransferResult(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
 
-    forward = transfer
+    def forward(self, *inputs: torch.Tensor) -> TransferResult:
+        """:meth:`transfer` or :meth:`tryon`, by ``config.task``."""
+        return self.tryon(*inputs) if self.config.task == "tryon" else self.transfer(*inputs)
+
+    # ---- virtual try-on ------------------------------------------------------------------------
+    def tryon_layout(self, rep: AgnosticPerson, pose_maps, cloth, cloth_mask) -> torch.Tensor:
+        """Stage 1 for try-on: the layout of the person wearing ``cloth``, N x C x H x W logits."""
+        extra = torch.cat([rep.shape_mask, cloth * cloth_mask, cloth_mask], dim=1)
+        return self.layout(rep.image, labels.one_hot(rep.classes), pose_maps, extra=extra)
+
+    def garment_flow(self, cloth, cloth_mask, tgt_classes) -> FlowOutput:
+        """Stage 2 for try-on: flow from the target layout to the in-shop garment."""
+        garment = labels.one_hot(garment_classes(cloth_mask))
+        return self.flow(cloth * cloth_mask, cloth_mask, garment, labels.one_hot(tgt_classes))
+
+    def tryon(
+        self,
+        person: torch.Tensor,
+        person_parse: torch.Tensor,
+        person_pose: torch.Tensor,
+        cloth: torch.Tensor,
+        cloth_mask: torch.Tensor,
+    ) -> TransferResult:
+        """Virtual try-on: the person wearing the in-shop garment ``cloth``.
+
+        Args:
+            person: N x 3 x H x W in [-1, 1], at ``config.size``.
+            person_parse: N x H x W LIP label ids of the person.
+            person_pose: N x 18 x 2 keypoints of the person in pixels (-1 missing).
+            cloth: N x 3 x H x W in-shop garment in [-1, 1].
+            cloth_mask: N x 1 x H x W garment mask in {0, 1}.
+
+        Returns:
+            A :class:`TransferResult` (layout of the dressed person, garment flow, image).
+        """
+        if self.config.task != "tryon":
+            raise ValueError("this pipeline is configured for pose transfer; build it with preset(..., task='tryon')")
+        _check_inputs(person, person_parse, person_pose, self.config.size)
+        if cloth.shape != person.shape or tuple(cloth_mask.shape) != (person.shape[0], 1, *person.shape[-2:]):
+            raise ValueError(f"cloth must be N x 3 x H x W and cloth_mask N x 1 x H x W like the person, got "
+                             f"{tuple(cloth.shape)} and {tuple(cloth_mask.shape)}")
+        rep = agnostic(person, labels.to_groups(person_parse))
+        maps = self.pose_maps(person_pose, person.shape[-2:])
+        logits = self.tryon_layout(rep, maps, cloth, cloth_mask)
+        tgt_classes = logits.argmax(1)
+        flow = self.garment_flow(cloth, cloth_mask, tgt_classes)
+        image = self.render_image(flow, tgt_classes, maps, rep.image)
+        return TransferResult(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
+
+    def predict(self, batch: dict[str, torch.Tensor]) -> TransferResult:
+        """Run the task on a dataset batch (the tensor-dict keys of the project's datasets)."""
+        if self.config.task == "tryon":
+            keys = ("person", "person_parse", "person_pose", "cloth", "cloth_mask")
+        else:
+            keys = ("src_image", "src_parse", "tgt_pose")
+        return self(*(batch[k] for k in keys))
 
     # ---- persistence ---------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:

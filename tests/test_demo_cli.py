@@ -1,0 +1,77 @@
+"""End-to-end through the command line: synth -> train -> transfer, and the demo's outputs."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from clothflow.cli import main
+from clothflow.data.keypoint_files import read_annotation_csv
+from clothflow.demo import DemoConfig, run_demo
+from clothflow.models.pipeline import ClothFlowPipeline
+
+NARROW = ["--set", "layout.base_channels=8", "--set", "flow.base_channels=8", "--set", "render.base_channels=8"]
+
+
+def test_synth_train_transfer_on_files(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["synth", "--out", str(data), "--pairs", "2", "--size", "64x44", "--seed", "3"]) == 0
+    run = tmp_path / "run"
+    argv = ["train", "--out", str(run), "--steps", "2", "--batch-size", "2", "--set", "train.num_pairs=4", *NARROW]
+    assert main(argv) == 0
+    assert (run / "model.safetensors").is_file()
+
+    df = data / "deepfashion"
+    pairs = (df / "fasion-resize-pairs-test.csv").read_text().splitlines()[1:]
+    src_name, tgt_name = pairs[0].split(",")
+    tgt_kps = read_annotation_csv(df / "fasion-resize-annotation-test.csv")[tgt_name]
+    pose_file = tmp_path / "target_pose.json"
+    pose_file.write_text(json.dumps(tgt_kps.tolist()))
+    out = tmp_path / "out.png"
+    stem = src_name.rsplit(".", 1)[0]
+    argv = ["transfer", "--model", str(run), "--source", str(df / "images" / src_name),
+            "--source-parse", str(df / "parsing" / f"{stem}.png"), "--target-pose", str(pose_file), "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape == (64, 44, 3)
+
+
+def test_transfer_bad_files_name_the_file(tmp_path, capsys):
+    model = tmp_path / "m"
+    from clothflow.config import preset
+
+    ClothFlowPipeline(preset("tiny")).save_pretrained(model)
+    src = tmp_path / "person.jpg"
+    src.write_text("this is not a jpeg")
+    parse = tmp_path / "parse.png"
+    cv2.imwrite(str(parse), np.zeros((64, 44), np.uint8))
+    pose_file = tmp_path / "pose.json"
+    pose_file.write_text(json.dumps({"people": []}))
+    base = ["transfer", "--model", str(model), "--source-parse", str(parse), "--out", str(tmp_path / "o.png")]
+
+    assert main(base + ["--source", str(src), "--target-pose", str(pose_file)]) == 2
+    assert "person.jpg: not a readable image" in capsys.readouterr().err
+
+    cv2.imwrite(str(src), np.zeros((64, 44, 3), np.uint8))
+    assert main(base + ["--source", str(src), "--target-pose", str(pose_file)]) == 2
+    assert "pose.json" in capsys.readouterr().err
+
+    pose_file.write_text(json.dumps([[1, 2]] * 17))
+    assert main(base + ["--source", str(src), "--target-pose", str(pose_file)]) == 2
+    assert "18 [x, y]" in capsys.readouterr().err
+
+
+def test_demo_writes_model_grid_and_metrics(tmp_path):
+    cfg = DemoConfig(steps=2, batch_size=2, train_pairs=8, eval_pairs=4)
+    metrics = run_demo(tmp_path, cfg, progress=False)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == metrics
+    for key in ("clothflow", "no_warp"):
+        assert 0 <= saved["warp_ssim"][key] <= 1
+    assert saved["flow_epe"]["zero_flow"] > 0 and saved["flow_epe"]["clothflow"] >= 0
+    assert 0 <= saved["layout_miou"] <= 1 and saved["final_l1"] > 0 and saved["seconds"] > 0
+    grid = cv2.imread(str(tmp_path / "results.png"))
+    assert grid is not None and grid.shape[1] >= 6 * 44  # six columns
+    pipe = ClothFlowPipeline.from_pretrained(tmp_path / "model")
+    assert pipe.config.size == (64, 44)

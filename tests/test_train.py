@@ -1,0 +1,95 @@
+import os
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from clothflow.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from clothflow.errors import ClothflowError
+from clothflow.models.pipeline import ClothFlowPipeline
+from clothflow.train import TrainConfig, train
+
+BASE = TrainConfig(stage="flow", steps=6, batch_size=2, num_pairs=8, checkpoint_every=2, log_every=1)
+
+
+def _weights(run):
+    return load_file(str(run / "model.safetensors"))
+
+
+def test_resume_after_interrupt_equals_uninterrupted(tmp_path, tiny_cfg):
+    full = tmp_path / "full"
+    steps_seen = []
+    train(full, tiny_cfg, BASE, progress=False, on_step=lambda s, i, l: steps_seen.append(i))
+    assert steps_seen == [1, 2, 3, 4, 5, 6]
+
+    cut = tmp_path / "cut"
+
+    def interrupt(stage, step, losses):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cut, tiny_cfg, BASE, progress=False, on_step=interrupt)
+    assert load_checkpoint(cut / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg)).step == 3
+
+    resumed_steps = []
+    train(cut, resume=True, progress=False, on_step=lambda s, i, l: resumed_steps.append(i))
+    assert resumed_steps == [4, 5, 6]  # the step count continues
+    a, b = _weights(full), _weights(cut)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+    # and training changed the flow stage's weights at all
+    fresh = ClothFlowPipeline(tiny_cfg).state_dict()
+    assert any(not torch.equal(fresh[k], a[k]) for k in a if k.startswith("flow."))
+
+
+def test_resume_with_more_steps_continues(tmp_path, tiny_cfg):
+    run = tmp_path / "run"
+    train(run, tiny_cfg, replace(BASE, steps=2), progress=False)
+    seen = []
+    train(run, train_cfg=replace(BASE, steps=4), resume=True, progress=False, on_step=lambda s, i, l: seen.append(i))
+    assert seen == [3, 4]
+
+
+def test_render_needs_flow_first(tmp_path, tiny_cfg):
+    with pytest.raises(ClothflowError, match="train --stage flow first"):
+        train(tmp_path / "r", tiny_cfg, replace(BASE, stage="render", steps=1), progress=False)
+
+
+def test_all_stages_and_tensorboard(tmp_path, tiny_cfg):
+    run = tmp_path / "all"
+    seen = []
+    train(run, tiny_cfg, replace(BASE, stage="all", steps=2, log_every=1), progress=False,
+          on_step=lambda s, i, l: seen.append((s, i)))
+    assert seen == [("layout", 1), ("layout", 2), ("flow", 1), ("flow", 2), ("render", 1), ("render", 2)]
+    state = load_checkpoint(run / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg))
+    assert state.completed == ["layout", "flow", "render"]
+    assert any(p.name.startswith("events.out.tfevents") for p in (run / "tb").iterdir())
+    ClothFlowPipeline.from_pretrained(run)  # a run folder is a saved model
+
+
+def test_existing_run_is_not_overwritten(tmp_path, tiny_cfg):
+    run = tmp_path / "run"
+    train(run, tiny_cfg, replace(BASE, steps=1), progress=False)
+    with pytest.raises(ClothflowError, match="already holds a training run"):
+        train(run, tiny_cfg, replace(BASE, steps=1), progress=False)
+
+
+def test_checkpoint_write_is_atomic(tmp_path, tiny_cfg, monkeypatch):
+    pipe = ClothFlowPipeline(tiny_cfg)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, pipe, None, TrainState(stage="flow", step=5))
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with torch.no_grad():
+        next(pipe.parameters()).add_(1.0)
+    with pytest.raises(OSError):
+        save_checkpoint(path, pipe, None, TrainState(stage="flow", step=6))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]  # no temporary left behind

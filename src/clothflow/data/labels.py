@@ -39,6 +39,14 @@ LIP_LABELS: dict[int, str] = {
 }
 LIP = {name: idx for idx, name in LIP_LABELS.items()}
 
+# CIHP (and the VITON / VITON-HD parsings made with CIHP-trained parsers) use the LIP ids
+# except 10, which is "torso-skin" (neck and exposed chest) instead of LIP's "jumpsuits".
+# Torso skin is skin that clothing may cover or reveal, like bare arms, so it is mapped to a
+# skin id of the "arms" group (LIP 14) rather than to "dress", where LIP 10 would put it.
+CIHP_TORSO_SKIN = 10
+CIHP_TO_LIP = np.arange(256, dtype=np.uint8)
+CIHP_TO_LIP[CIHP_TORSO_SKIN] = 14
+
 # Model classes, each a group of LIP ids.
 GROUPS: dict[str, tuple[int, ...]] = {
     "background": (0,),

@@ -72,6 +72,7 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train the stages of ClothFlow")
     p.add_argument("--stage", choices=["layout", "flow", "render", "all"], default="all")
     p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
+    p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
     p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44) or paper (256x176)")
     p.add_argument("--steps", type=_positive_int, help="steps per stage")
     p.add_argument("--batch-size", type=_positive_int)
@@ -112,7 +113,7 @@ def _run_train(args) -> None:
         train(args.resume, train_cfg=train_cfg, resume=True)
         print(f"run resumed and finished: {args.resume}")
         return
-    pipeline_cfg: PipelineConfig = apply_overrides(preset(args.preset), pipe_sets)
+    pipeline_cfg: PipelineConfig = apply_overrides(preset(args.preset, task=args.task), pipe_sets)
     train_cfg = apply_overrides(TrainConfig(stage=args.stage, data=args.data), flag_sets + train_sets)
     writable_dir(args.out)
     train(args.out, pipeline_cfg, train_cfg)
@@ -143,12 +144,55 @@ def _run_transfer(args) -> None:
     print(f"wrote {args.out}")
 
 
+# ---- tryon ----------------------------------------------------------------------------------
+def _add_tryon(sub) -> None:
+    p = sub.add_parser("tryon", help="virtual try-on: a person wearing an in-shop garment (one pair or a folder)")
+    p.add_argument("--model", type=Path, required=True, help="a try-on run or saved model folder")
+    p.add_argument("--person", type=Path, help="person image (single pair)")
+    p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
+    p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
+    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids)")
+    p.add_argument("--pose", type=Path, help="the person's OpenPose JSON")
+    p.add_argument("--data", type=Path, help="a VITON / VITON-HD folder (batch form)")
+    p.add_argument("--pairs", type=Path, help="pairs file of the batch form (default: the folder's test_pairs.txt)")
+    p.add_argument("--skip-bad", action="store_true", help="batch form: skip pairs with bad files and list them")
+    p.add_argument("--out", type=Path, required=True, help="output PNG (single pair) or folder (batch form)")
+    p.set_defaults(func=_run_tryon)
+
+
+def _run_tryon(args) -> None:
+    from .models.pipeline import ClothFlowPipeline
+
+    single = args.person is not None or args.cloth is not None
+    if single == (args.data is not None):
+        raise ClothflowError("tryon: give --person and --cloth (one pair) or --data DIR (a folder of pairs)")
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    if pipe.config.task != "tryon":
+        raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
+    if single:
+        from .infer import tryon_files
+        from .visualize import save_png, to_uint8
+
+        if args.person is None or args.cloth is None:
+            raise ClothflowError("tryon: a single pair needs both --person and --cloth")
+        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose)
+        writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+        save_png(args.out, to_uint8(result.image[0]))
+        print(f"wrote {args.out}")
+        return
+    from .batch import tryon_folder
+
+    report = tryon_folder(pipe, args.data, writable_dir(args.out), args.pairs, args.skip_bad)
+    print(report)
+
+
 # ---- demo ----------------------------------------------------------------------------------
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
     p.add_argument("--out", type=Path, default=Path("clothflow-demo"), help="output folder (default ./clothflow-demo)")
     p.add_argument("--steps", type=_positive_int, help="steps per stage (more = better, slower)")
     p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
+    p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_run_demo)
 
@@ -158,7 +202,7 @@ def _run_demo(args) -> None:
 
     from .demo import DemoConfig, run_demo, summary
 
-    cfg = DemoConfig(seed=args.seed)
+    cfg = DemoConfig(seed=args.seed, task=args.task)
     if args.steps is not None:
         cfg = replace(cfg, steps=args.steps)
     if args.minutes is not None:
@@ -174,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_demo):
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_demo):
         add(sub)
     return parser
 

@@ -88,7 +88,11 @@ class StepBatchSampler(Sampler[list[int]]):
 
 
 def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int, task: str = "transfer") -> Dataset:
-    """The training set named by ``data``, for ``task`` ("transfer" or "tryon")."""
+    """The training set named by ``data``, for ``task`` ("transfer" or "tryon").
+
+    ``"synthetic"`` is the embedded renderer; a folder is read in the layout it holds
+    (try-on: VITON, VITON-HD or the project's synthetic VITON output).
+    """
     if data == "synthetic":
         from .data.synthetic_dataset import SyntheticPairs
 
@@ -96,7 +100,11 @@ def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int, ta
     path = Path(data)
     if not path.exists():
         raise ClothflowError("dataset folder not found; use --data synthetic for the embedded renderer", path)
-    raise ClothflowError("training on dataset folders is not supported yet; use --data synthetic", path)
+    if task == "tryon":
+        from .data.viton import VitonDataset
+
+        return VitonDataset(path, size=size)
+    raise ClothflowError("training pose transfer on a dataset folder is not supported yet; use --data synthetic", path)
 
 
 RUN_FILES = ("config.json", "train.json")

@@ -26,13 +26,13 @@ def stage_calls(pipe: ClothFlowPipeline, n: int):
     image = torch.rand(n, 3, h, w, generator=g) * 2 - 1
     parse = torch.randint(0, 20, (n, h, w), generator=g)
     kps = torch.rand(n, 18, 2, generator=g) * torch.tensor([w - 1, h - 1])
+    x = pipe.encode_transfer(image, parse, kps)
     classes = labels.to_groups(parse)
-    maps = pipe.pose_maps(kps, (h, w))
-    flow_out = pipe.estimate_flow(image, classes, classes)
+    flow_out = pipe.estimate_flow(x, classes)
     return {
-        "layout": lambda: pipe.predict_layout(image, classes, maps),
-        "flow": lambda: pipe.estimate_flow(image, classes, classes),
-        "render": lambda: pipe.render_image(flow_out, classes, maps, image),
+        "layout": lambda: pipe.predict_layout(x),
+        "flow": lambda: pipe.estimate_flow(x, classes),
+        "render": lambda: pipe.render_output(x, flow_out, classes),
         "pipeline": lambda: pipe.transfer(image, parse, kps),
     }
 

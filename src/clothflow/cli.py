@@ -74,6 +74,8 @@ def _add_train(sub) -> None:
     p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
     p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
     p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44) or paper (256x176)")
+    p.add_argument("--variant", default="full", help="the paper's ablations: full, no_layout, no_flow, tps, "
+                   "no_cascade, no_style, dense")
     p.add_argument("--steps", type=_positive_int, help="steps per stage")
     p.add_argument("--batch-size", type=_positive_int)
     p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
@@ -91,7 +93,7 @@ def _add_train(sub) -> None:
 def _run_train(args) -> None:
     import json
 
-    from .config import PipelineConfig, apply_overrides, preset
+    from .config import apply_overrides, preset
     from .config import _from_dict
     from .train import TrainConfig, train
 
@@ -113,8 +115,13 @@ def _run_train(args) -> None:
         train(args.resume, train_cfg=train_cfg, resume=True)
         print(f"run resumed and finished: {args.resume}")
         return
-    pipeline_cfg: PipelineConfig = apply_overrides(preset(args.preset, task=args.task), pipe_sets)
-    train_cfg = apply_overrides(TrainConfig(stage=args.stage, data=args.data), flag_sets + train_sets)
+    from .ablations import apply_variant
+
+    pipeline_cfg, train_cfg = apply_variant(
+        args.variant, preset(args.preset, task=args.task), TrainConfig(stage=args.stage, data=args.data)
+    )
+    pipeline_cfg = apply_overrides(pipeline_cfg, pipe_sets)
+    train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
     writable_dir(args.out)
     train(args.out, pipeline_cfg, train_cfg)
     print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")

@@ -34,14 +34,39 @@ class PipelineConfig:
         task: "transfer" (pose-guided person generation) or "tryon" (virtual try-on).
         size: (H, W) of the images the pipeline works at.
         heatmap_sigma: Gaussian sigma of pose heatmaps in pixels (0 = size-relative default).
+        use_layout: run stage 1 (False: the "no layout" ablation).
+        warp: "flow" (the cascaded flow), "tps" (a regressed TPS warp) or "none" (no warping).
+        dense: feed DensePose-style IUV maps to stages 1 and 2 (ClothFlowDense); the stage
+            configs then need 3 extra channels (see :mod:`clothflow.ablations`).
     """
 
     task: str = "transfer"
     size: tuple[int, int] = (256, 176)
     heatmap_sigma: float = 0.0
+    use_layout: bool = True
+    warp: str = "flow"
+    dense: bool = False
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     flow: FlowConfig = field(default_factory=FlowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+
+    def check(self) -> None:
+        """Raise ClothflowError for combinations the pipeline cannot build."""
+        if self.task not in TASKS:
+            raise ClothflowError(f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}")
+        if self.warp not in WARPS:
+            raise ClothflowError(f"unknown warp {self.warp!r}; choose one of: {', '.join(WARPS)}")
+        if self.task == "tryon" and (not self.use_layout or self.dense or self.warp == "none"):
+            raise ClothflowError("try-on supports the tps, no_cascade and no_style variants only")
+        want_layout_extra = (3 if self.dense else 0) + (TRYON_LAYOUT_EXTRA if self.task == "tryon" else 0)
+        want_src_extra = 3 if self.dense else 0
+        want_tgt_extra = (3 if self.dense else 0) + (0 if self.use_layout else 18)
+        got = (self.layout.extra_channels, self.flow.source_extra_channels, self.flow.target_extra_channels)
+        if got != (want_layout_extra, want_src_extra, want_tgt_extra):
+            raise ClothflowError(
+                f"extra input channels (layout, flow source, flow target) = {got} do not match this variant, "
+                f"which needs {(want_layout_extra, want_src_extra, want_tgt_extra)}; use --variant to set them"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -58,6 +83,7 @@ class PipelineConfig:
 # and the in-shop garment (3) with its mask (1).
 TRYON_LAYOUT_EXTRA = 5
 TASKS = ("transfer", "tryon")
+WARPS = ("flow", "tps", "none")
 
 
 def preset(name: str, task: str = "transfer") -> PipelineConfig:

@@ -37,10 +37,11 @@ class Case:
 
 def transfer_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
     result = pipe.predict(batch)
-    src_classes = labels.to_groups(batch["src_parse"])
+    x = pipe.encode_transfer(batch["src_image"], batch["src_parse"], batch["tgt_pose"],
+                             batch.get("src_iuv"), batch.get("tgt_iuv"))
     tgt_classes = labels.to_groups(batch["tgt_parse"])
-    src_cloth, _ = pipe.source_cloth(batch["src_image"], src_classes)
-    gt_layout = pipe.estimate_flow(batch["src_image"], src_classes, tgt_classes)
+    src_cloth, _ = pipe.source_cloth(batch["src_image"], x.src_classes)
+    gt_layout = pipe.estimate_flow(x, tgt_classes if pipe.config.use_layout else None)
     return Case(
         result=result,
         target=batch["tgt_image"],
@@ -100,7 +101,8 @@ def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) ->
             add(f"flow_epe/{name}", metrics.endpoint_error(flow, batch["flow"], batch["visible"] * mask))
         add("final_ssim", metrics.ssim(case.result.image, case.target))
         add("final_l1", metrics.l1(case.result.image, case.target))
-        conf += metrics.confusion(case.result.layout, case.target_classes, labels.NUM_CLASSES)
+        if case.result.layout is not None:
+            conf += metrics.confusion(case.result.layout, case.target_classes, labels.NUM_CLASSES)
 
     out: dict = {}
     for name, total in sums.items():
@@ -110,10 +112,11 @@ def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) ->
             out.setdefault(group, {})[key] = value
         else:
             out[group] = value
+    has_layout = bool(conf.sum() > 0)  # variants without a layout stage have no layout to score
     iou = metrics.iou_from_confusion(conf)
-    out["layout_miou"] = round(metrics.mean_iou(conf), 4)
+    out["layout_miou"] = round(metrics.mean_iou(conf), 4) if has_layout else None
     out["layout_iou"] = {
         name: (None if torch.isnan(v) else round(float(v), 4)) for name, v in zip(labels.GROUP_NAMES, iou)
-    }
+    } if has_layout else None
     out["pairs"] = count
     return out, first

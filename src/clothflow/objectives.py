@@ -38,27 +38,12 @@ class LossConfig:
     vgg19: str = ""
 
 
-@dataclass
-class Prepared:
-    """Model-side encodings of a pose-transfer batch."""
-
-    src_image: torch.Tensor
-    tgt_image: torch.Tensor
-    src_classes: torch.Tensor
-    tgt_classes: torch.Tensor
-    tgt_pose_maps: torch.Tensor
-
-
-def prepare(pipe: ClothFlowPipeline, batch: dict[str, torch.Tensor]) -> Prepared:
-    """Group LIP labels into model classes and encode the target pose as heatmaps."""
-    tgt_image = batch["tgt_image"]
-    return Prepared(
-        src_image=batch["src_image"],
-        tgt_image=tgt_image,
-        src_classes=labels.to_groups(batch["src_parse"]),
-        tgt_classes=labels.to_groups(batch["tgt_parse"]),
-        tgt_pose_maps=pipe.pose_maps(batch["tgt_pose"], tgt_image.shape[-2:]),
+def _pose_inputs(pipe: ClothFlowPipeline, batch: dict[str, torch.Tensor]):
+    """Encoded inputs and the true target classes of a pose-transfer batch."""
+    x = pipe.encode_transfer(
+        batch["src_image"], batch["src_parse"], batch["tgt_pose"], batch.get("src_iuv"), batch.get("tgt_iuv")
     )
+    return x, labels.to_groups(batch["tgt_parse"])
 
 
 def _class_weights(classes: torch.Tensor) -> torch.Tensor:
@@ -68,33 +53,31 @@ def _class_weights(classes: torch.Tensor) -> torch.Tensor:
 
 
 def layout_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
-    p = prepare(pipe, batch)
-    logits = pipe.predict_layout(p.src_image, p.src_classes, p.tgt_pose_maps)
-    weights = _class_weights(p.tgt_classes) if cfg.layout_class_weighting else None
-    loss = losses.layout_loss(logits, p.tgt_classes, weights)
-    accuracy = (logits.argmax(1) == p.tgt_classes).float().mean()
+    x, tgt_classes = _pose_inputs(pipe, batch)
+    logits = pipe.predict_layout(x)
+    weights = _class_weights(tgt_classes) if cfg.layout_class_weighting else None
+    loss = losses.layout_loss(logits, tgt_classes, weights)
+    accuracy = (logits.argmax(1) == tgt_classes).float().mean()
     return {"total": loss, "ce": loss.detach(), "accuracy": accuracy}
 
 
 def flow_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
-    p = prepare(pipe, batch)
-    out = pipe.estimate_flow(p.src_image, p.src_classes, p.tgt_classes)
-    tgt_cloth, tgt_mask = pipe.source_cloth(p.tgt_image, p.tgt_classes)
+    x, tgt_classes = _pose_inputs(pipe, batch)
+    out = pipe.estimate_flow(x, tgt_classes if pipe.config.use_layout else None)
+    tgt_cloth, tgt_mask = pipe.source_cloth(batch["tgt_image"], tgt_classes)
     terms = losses.flow_losses(out, tgt_cloth, tgt_mask, features, cfg.flow)
     if "flow" in batch:  # monitoring only: the paper's flow is learned without flow labels
-        mask = batch["visible"] * tgt_mask
-        terms["epe"] = losses.flow_epe(out.flow.detach(), batch["flow"], mask)
+        terms["epe"] = losses.flow_epe(out.flow.detach(), batch["flow"], batch["visible"] * tgt_mask)
     return terms
 
 
 def render_objective(pipe, batch, features: FeatureLoss, cfg: LossConfig) -> dict[str, torch.Tensor]:
-    p = prepare(pipe, batch)
+    x, tgt_classes = _pose_inputs(pipe, batch)
+    layout = tgt_classes if pipe.config.use_layout else None
     with torch.no_grad():
-        flow = pipe.estimate_flow(p.src_image, p.src_classes, p.tgt_classes)
-    out = pipe.render(
-        flow.warped_cloth, flow.warped_mask, labels.one_hot(p.tgt_classes), p.tgt_pose_maps, p.src_image
-    )
-    return losses.render_losses(out, p.tgt_image, features, cfg.render)
+        flow = pipe.estimate_flow(x, layout)
+    out = pipe.render_output(x, flow, layout)
+    return losses.render_losses(out, batch["tgt_image"], features, cfg.render)
 
 
 # ---- virtual try-on: batches with person, person_parse, person_pose, cloth, cloth_mask, target, target_parse
@@ -140,4 +123,7 @@ OBJECTIVES = {
 
 def stage_module(pipe: ClothFlowPipeline, stage: str) -> torch.nn.Module:
     """The sub-network a stage trains."""
-    return {"layout": pipe.layout, "flow": pipe.flow, "render": pipe.render}[stage]
+    module = {"layout": pipe.layout, "flow": pipe.flow, "render": pipe.render}[stage]
+    if module is None:
+        raise ValueError(f"this pipeline variant has no {stage} stage")
+    return module

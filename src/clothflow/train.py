@@ -110,11 +110,11 @@ def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int, ta
 RUN_FILES = ("config.json", "train.json")
 
 
-def _stage_budget(cfg: TrainConfig, stage: str, started: float, done: list[str]) -> float | None:
-    """Deadline (time.monotonic) of a stage under a --minutes budget, shared by steps."""
+def _stage_budget(cfg: TrainConfig, stages: list[str], started: float, done: list[str]) -> float | None:
+    """Deadline (time.monotonic) of the next stage under a --minutes budget, shared equally."""
     if cfg.minutes <= 0:
         return None
-    remaining = [s for s in cfg.stages() if s not in done]
+    remaining = [s for s in stages if s not in done]
     left = cfg.minutes * 60 - (time.monotonic() - started)
     return time.monotonic() + max(left, 0) / max(len(remaining), 1)
 
@@ -167,8 +167,9 @@ def train(
     writer = _summary_writer(run / "tb")
     started = time.monotonic()
     try:
-        for stage in train_cfg.stages():
-            if stage == "render" and "flow" not in state.completed:
+        stages = [s for s in train_cfg.stages() if s in pipe.stages()]
+        for stage in stages:
+            if stage == "render" and pipe.flow is not None and "flow" not in state.completed:
                 raise ClothflowError(
                     "the renderer is trained on the flow stage's warped cloth: train --stage flow first", run
                 )
@@ -180,7 +181,7 @@ def train(
                     continue
                 state = replace(state, stage=stage, step=done)
                 resume_optimizer = False
-            deadline = _stage_budget(train_cfg, stage, started, state.completed)
+            deadline = _stage_budget(train_cfg, stages, started, state.completed)
             _train_stage(
                 pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step,
                 resume_optimizer,

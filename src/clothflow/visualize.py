@@ -54,6 +54,7 @@ def result_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np
     truth = batch.get("target") if tryon else batch["tgt_image"]
     h, w = first.shape[-2:]
     rows = []
+    blank = np.full((h, w, 3), 255, np.uint8)
     for i in range(min(first.shape[0], max_rows)):
         warped = result.flow.warped_cloth[i] * result.flow.warped_mask[i] + (1 - result.flow.warped_mask[i])
         if tryon:
@@ -64,10 +65,10 @@ def result_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np
             [
                 to_uint8(first[i]),
                 second,
-                labels.colourise(result.layout[i].cpu().numpy()),
+                labels.colourise(result.layout[i].cpu().numpy()) if result.layout is not None else blank,
                 to_uint8(warped),
                 to_uint8(result.image[i]),
-                to_uint8(truth[i]) if truth is not None else np.full((h, w, 3), 255, np.uint8),
+                to_uint8(truth[i]) if truth is not None else blank,
             ]
         )
     return grid(rows, TRYON_COLUMNS if tryon else TRANSFER_COLUMNS)

@@ -34,6 +34,7 @@ from ..ioutils import atomic_write_bytes, atomic_write_text
 from .flow import FlowNet, FlowOutput
 from .layout import LayoutNet
 from .render import RenderNet
+from .tps import TPSWarpNet
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -45,26 +46,58 @@ class TransferResult:
 
     Attributes:
         image: N x 3 x H x W generated person in [-1, 1].
-        layout_logits: N x C x H x W stage-1 logits.
-        layout: N x H x W predicted target classes (argmax).
+        layout_logits: N x C x H x W stage-1 logits (None without a layout stage).
+        layout: N x H x W predicted target classes (argmax; None without a layout stage).
         flow: stage-2 output (every level's flow, full-size flow, warped cloth and mask).
     """
 
     image: torch.Tensor
-    layout_logits: torch.Tensor
-    layout: torch.Tensor
+    layout_logits: torch.Tensor | None
+    layout: torch.Tensor | None
     flow: FlowOutput
 
 
+@dataclass
+class PoseInputs:
+    """Model-side encodings of a pose-transfer input.
+
+    Attributes:
+        src_image: N x 3 x H x W in [-1, 1].
+        src_classes: N x H x W source model classes.
+        tgt_maps: N x 18 x H x W target pose heatmaps.
+        src_iuv, tgt_iuv: N x 3 x H x W DensePose-style maps (the dense variant), else None.
+    """
+
+    src_image: torch.Tensor
+    src_classes: torch.Tensor
+    tgt_maps: torch.Tensor
+    src_iuv: torch.Tensor | None = None
+    tgt_iuv: torch.Tensor | None = None
+
+
 class ClothFlowPipeline(nn.Module):
-    """Conditional layout -> cascaded clothing flow -> clothing-preserving rendering."""
+    """Conditional layout -> cascaded clothing flow -> clothing-preserving rendering.
+
+    The ablations of the paper are switched by the config: ``use_layout=False`` drops stage 1
+    (the flow's target pyramid then sees the target pose, the renderer the source layout),
+    ``warp="tps"`` replaces the flow by a TPS warp, ``warp="none"`` renders from the unwarped
+    source, ``flow.num_levels=1`` removes the cascade, ``dense=True`` adds IUV maps to stages 1
+    and 2. Sub-networks a variant does not use are not built.
+    """
 
     def __init__(self, config: PipelineConfig) -> None:
         super().__init__()
+        config.check()
         self.config = config
-        self.layout = LayoutNet(config.layout)
-        self.flow = FlowNet(config.flow)
+        self.layout = LayoutNet(config.layout) if config.use_layout else None
+        warp_nets = {"flow": FlowNet, "tps": TPSWarpNet}
+        self.flow = warp_nets[config.warp](config.flow) if config.warp in warp_nets else None
         self.render = RenderNet(config.render)
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages this variant has, in training order."""
+        present = {"layout": self.layout, "flow": self.flow, "render": self.render}
+        return tuple(name for name, module in present.items() if module is not None)
 
     # ---- input encodings -------------------------------------------------------------
     def pose_maps(self, kps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -77,41 +110,72 @@ class ClothFlowPipeline(nn.Module):
         mask = labels.cloth_mask(classes)
         return image * mask, mask
 
+    def encode_transfer(self, src_image, src_parse, tgt_pose, src_iuv=None, tgt_iuv=None) -> PoseInputs:
+        """Group labels into classes and draw the target pose as heatmaps."""
+        if self.config.dense and (src_iuv is None or tgt_iuv is None):
+            raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
+        return PoseInputs(
+            src_image=src_image,
+            src_classes=labels.to_groups(src_parse),
+            tgt_maps=self.pose_maps(tgt_pose, src_image.shape[-2:]),
+            src_iuv=src_iuv if self.config.dense else None,
+            tgt_iuv=tgt_iuv if self.config.dense else None,
+        )
+
     # ---- the three stages --------------------------------------------------------------
-    def predict_layout(self, src_image, src_classes, tgt_pose_maps) -> torch.Tensor:
+    def predict_layout(self, x: PoseInputs) -> torch.Tensor:
         """Stage 1: target-layout logits N x C x H x W."""
-        return self.layout(src_image, labels.one_hot(src_classes), tgt_pose_maps)
+        return self.layout(x.src_image, labels.one_hot(x.src_classes), x.tgt_maps, extra=x.tgt_iuv)
 
-    def estimate_flow(self, src_image, src_classes, tgt_classes) -> FlowOutput:
-        """Stage 2: flow from the target layout to the source cloth, and the warped cloth."""
-        cloth, mask = self.source_cloth(src_image, src_classes)
-        return self.flow(cloth, mask, labels.one_hot(src_classes), labels.one_hot(tgt_classes))
+    def estimate_flow(self, x: PoseInputs, tgt_classes: torch.Tensor | None) -> FlowOutput:
+        """Stage 2: flow from the target layout to the source cloth, and the warped cloth.
 
-    def render_image(self, flow: FlowOutput, tgt_classes, tgt_pose_maps, src_image) -> torch.Tensor:
-        """Stage 3: the final image N x 3 x H x W."""
-        out = self.render(flow.warped_cloth, flow.warped_mask, labels.one_hot(tgt_classes), tgt_pose_maps, src_image)
-        return out.image
+        ``tgt_classes`` is the target layout (predicted, or the truth in training); None
+        without a layout stage, where the target pyramid sees the target pose instead.
+        """
+        cloth, mask = self.source_cloth(x.src_image, x.src_classes)
+        if self.flow is None:  # the "no flow" ablation: the cloth stays where it is
+            zero = torch.zeros_like(cloth[:, :2])
+            return FlowOutput(flows=[zero], flow=zero, warped_cloth=cloth, warped_mask=mask)
+        src_layout = labels.one_hot(x.src_classes)
+        tgt_layout = labels.one_hot(tgt_classes) if tgt_classes is not None else torch.zeros_like(src_layout)
+        tgt_extra = [t for t in (None if self.config.use_layout else x.tgt_maps, x.tgt_iuv) if t is not None]
+        return self.flow(
+            cloth, mask, src_layout, tgt_layout, src_extra=x.src_iuv, tgt_extra=torch.cat(tgt_extra, 1) if tgt_extra else None
+        )
 
-    def transfer(self, src_image: torch.Tensor, src_parse: torch.Tensor, tgt_pose: torch.Tensor) -> TransferResult:
+    def render_output(self, x: PoseInputs, flow: FlowOutput, tgt_classes: torch.Tensor | None):
+        """Stage 3 (all outputs): renders with the target layout, or the source's without stage 1."""
+        layout = tgt_classes if self.config.use_layout else x.src_classes
+        return self.render(flow.warped_cloth, flow.warped_mask, labels.one_hot(layout), x.tgt_maps, x.src_image)
+
+    def transfer(
+        self,
+        src_image: torch.Tensor,
+        src_parse: torch.Tensor,
+        tgt_pose: torch.Tensor,
+        src_iuv: torch.Tensor | None = None,
+        tgt_iuv: torch.Tensor | None = None,
+    ) -> TransferResult:
         """Pose transfer: the source person re-posed to ``tgt_pose``.
 
         Args:
             src_image: N x 3 x H x W in [-1, 1], at ``config.size``.
             src_parse: N x H x W LIP label ids of the source.
             tgt_pose: N x 18 x 2 target keypoints in pixels (-1 missing).
+            src_iuv, tgt_iuv: N x 3 x H x W IUV maps in [0, 1]; only the dense variant uses them.
 
         Returns:
-            A :class:`TransferResult`.
+            A :class:`TransferResult` (``layout`` is None without a layout stage).
         """
         if self.config.task != "transfer":
             raise ValueError("this pipeline is configured for try-on; use .tryon(...)")
         _check_inputs(src_image, src_parse, tgt_pose, self.config.size)
-        src_classes = labels.to_groups(src_parse)
-        maps = self.pose_maps(tgt_pose, src_image.shape[-2:])
-        logits = self.predict_layout(src_image, src_classes, maps)
-        tgt_classes = logits.argmax(1)
-        flow = self.estimate_flow(src_image, src_classes, tgt_classes)
-        image = self.render_image(flow, tgt_classes, maps, src_image)
+        x = self.encode_transfer(src_image, src_parse, tgt_pose, src_iuv, tgt_iuv)
+        logits = self.predict_layout(x) if self.layout is not None else None
+        tgt_classes = logits.argmax(1) if logits is not None else None
+        flow = self.estimate_flow(x, tgt_classes)
+        image = self.render_output(x, flow, tgt_classes).image
         return TransferResult(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
 
     def forward(self, *inputs: torch.Tensor) -> TransferResult:
@@ -160,16 +224,16 @@ class ClothFlowPipeline(nn.Module):
         logits = self.tryon_layout(rep, maps, cloth, cloth_mask)
         tgt_classes = logits.argmax(1)
         flow = self.garment_flow(cloth, cloth_mask, tgt_classes)
-        image = self.render_image(flow, tgt_classes, maps, rep.image)
+        image = self.render(flow.warped_cloth, flow.warped_mask, labels.one_hot(tgt_classes), maps, rep.image).image
         return TransferResult(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
 
     def predict(self, batch: dict[str, torch.Tensor]) -> TransferResult:
         """Run the task on a dataset batch (the tensor-dict keys of the project's datasets)."""
         if self.config.task == "tryon":
             keys = ("person", "person_parse", "person_pose", "cloth", "cloth_mask")
-        else:
-            keys = ("src_image", "src_parse", "tgt_pose")
-        return self(*(batch[k] for k in keys))
+            return self.tryon(*(batch[k] for k in keys))
+        iuv = (batch["src_iuv"], batch["tgt_iuv"]) if self.config.dense else (None, None)
+        return self.transfer(batch["src_image"], batch["src_parse"], batch["tgt_pose"], *iuv)
 
     # ---- persistence ---------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:

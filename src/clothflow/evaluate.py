@@ -100,6 +100,8 @@ def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) ->
         for name, flow in case.flows.items():
             add(f"flow_epe/{name}", metrics.endpoint_error(flow, batch["flow"], batch["visible"] * mask))
         add("final_ssim", metrics.ssim(case.result.image, case.target))
+        person = (case.target_classes != 0).unsqueeze(1).float()
+        add("final_masked_ssim", metrics.ssim(case.result.image, case.target, person))
         add("final_l1", metrics.l1(case.result.image, case.target))
         if case.result.layout is not None:
             conf += metrics.confusion(case.result.layout, case.target_classes, labels.NUM_CLASSES)

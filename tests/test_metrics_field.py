@@ -51,16 +51,17 @@ def test_add_bounding_is_patn_40px_white_margins():
     assert padded.shape == (1, 256, 256, 3)
     assert (padded[:, :, :40] == 255).all() and (padded[:, :, 216:] == 255).all()
     assert (padded[:, :, 40:216] == img).all()
-    odd = metrics.add_bounding(np.zeros((1, 4, 251, 3), np.uint8))
+    odd = metrics.add_bounding(np.zeros((1, 4, 251, 3), np.uint8), width=256)
     row = odd[0, 0, :, 0]  # 5 px to add: 2 on the left, 3 on the right
     assert (row[:2] == 255).all() and row[2] == 0 and row[-4] == 0 and (row[-3:] == 255).all()
+    assert metrics.add_bounding(np.zeros((1, 64, 44, 3), np.uint8)).shape == (1, 64, 64, 3)  # square: 10 px a side
 
 
 def test_bounding_adds_perfect_margins_and_keeps_the_inside_map():
-    a, b = _images(3, h=40, w=176), _images(4, h=40, w=176)
+    a, b = _images(3, h=256, w=176), _images(4, h=256, w=176)
     plain = metrics.paper_ssim_map(a, b)
     padded = metrics.paper_ssim_map(a, b, bounding=True)
-    assert padded.shape == (2, 40, 256)
+    assert padded.shape == (2, 256, 256)
     # Away from the seams (window radius 5) the map is unchanged, the white margins score 1.
     np.testing.assert_allclose(padded[:, :, 45:211], plain[:, :, 5:171], rtol=1e-10)
     np.testing.assert_allclose(padded[:, :, :35], 1.0)

@@ -33,7 +33,6 @@ import torch.nn.functional as F
 
 from clothflow import fid as fidlib
 from clothflow import lpips as lpipslib
-from clothflow.metrics import PAPER_WIDTH
 
 FID_RELIABLE_N = 2048  # fewer samples than feature dimensions: rank-deficient covariance
 
@@ -52,9 +51,9 @@ def _prepare(x: torch.Tensor, quantize: bool, bounding: bool) -> torch.Tensor:
     x = x.detach().float().cpu()
     if quantize:
         x = ((x + 1.0) * 127.5).round().clamp(0, 255) / 127.5 - 1.0
-    if bounding and x.shape[-1] < PAPER_WIDTH:
-        left = (PAPER_WIDTH - x.shape[-1]) // 2
-        x = F.pad(x, (left, PAPER_WIDTH - x.shape[-1] - left), value=1.0)
+    if bounding and x.shape[-1] < x.shape[-2]:  # to a square, as metrics.add_bounding
+        left = (x.shape[-2] - x.shape[-1]) // 2
+        x = F.pad(x, (left, x.shape[-2] - x.shape[-1] - left), value=1.0)
     return x
 
 

@@ -11,6 +11,7 @@ isolating it from stage 1's errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -72,21 +73,33 @@ def tryon_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
 
 
 @torch.inference_mode()
-def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) -> tuple[dict, tuple[dict, TransferResult]]:
-    """Evaluate on every pair of ``dataset`` (with ground-truth ``flow`` and ``visible``).
+def evaluate(
+    pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16, on_batch: Callable[[dict, Case], None] | None = None
+) -> tuple[dict, tuple[dict, TransferResult]]:
+    """Evaluate on every pair of ``dataset``.
+
+    Flow metrics need ground-truth ``flow`` and ``visible`` (synthetic data); without them
+    only image and layout metrics are reported.
+
+    Args:
+        on_batch: called with every batch and its :class:`Case` (for per-pair reports).
 
     Returns:
         (metrics dict, (first batch, its result)) - the batch is for drawing a grid.
     """
     pipe.eval()
     case_fn = tryon_case if pipe.config.task == "tryon" else transfer_case
-    sums: dict[str, float] = {}
+    sums: dict[str, list[float]] = {}  # name -> [total, images counted]
     count = 0
     conf = torch.zeros(labels.NUM_CLASSES, labels.NUM_CLASSES, dtype=torch.long)
     first = None
 
-    def add(name: str, per_image: torch.Tensor) -> None:
-        sums[name] = sums.get(name, 0.0) + float(per_image.sum())
+    def add(name: str, per_image: torch.Tensor, valid: torch.Tensor | None = None) -> None:
+        """Accumulate per-image values; ``valid`` leaves out images where the metric is undefined."""
+        valid = torch.ones_like(per_image, dtype=torch.bool) if valid is None else valid
+        total = sums.setdefault(name, [0.0, 0])
+        total[0] += float(per_image[valid].sum())
+        total[1] += int(valid.sum())
 
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         case = case_fn(pipe, batch)
@@ -97,19 +110,24 @@ def evaluate(pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16) ->
         target_cloth = case.target * mask
         for name, warped in case.warped.items():
             add(f"warp_ssim/{name}", metrics.ssim(warped * mask, target_cloth, mask))
-        for name, flow in case.flows.items():
-            add(f"flow_epe/{name}", metrics.endpoint_error(flow, batch["flow"], batch["visible"] * mask))
+        if "flow" in batch:  # pairs with no target cloth visible in the source have no flow to score
+            scored = batch["visible"] * mask
+            has_flow = scored.flatten(1).sum(1) > 0
+            for name, flow in case.flows.items():
+                add(f"flow_epe/{name}", metrics.endpoint_error(flow, batch["flow"], scored), has_flow)
         add("final_ssim", metrics.ssim(case.result.image, case.target))
         person = (case.target_classes != 0).unsqueeze(1).float()
         add("final_masked_ssim", metrics.ssim(case.result.image, case.target, person))
         add("final_l1", metrics.l1(case.result.image, case.target))
         if case.result.layout is not None:
             conf += metrics.confusion(case.result.layout, case.target_classes, labels.NUM_CLASSES)
+        if on_batch is not None:
+            on_batch(batch, case)
 
     out: dict = {}
-    for name, total in sums.items():
+    for name, (total, n) in sums.items():
         group, _, key = name.partition("/")
-        value = round(total / max(count, 1), 4)
+        value = round(total / n, 4) if n else None
         if key:
             out.setdefault(group, {})[key] = value
         else:

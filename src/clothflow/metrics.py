@@ -193,16 +193,17 @@ def _as_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     return arr
 
 
-def add_bounding(images: np.ndarray, width: int = PAPER_WIDTH, value: int = 255) -> np.ndarray:
+def add_bounding(images: np.ndarray, width: int | None = None, value: int = 255) -> np.ndarray:
     """PATN's ``addBounding``: pad the left and right with white to ``width`` columns.
 
-    The pad is ``(width - W) // 2`` on the left and the rest on the right, so a 256 x 176 image
-    gets 40 px each side (PATN's fixed ``bound=40``). Images already ``width`` wide are returned
-    unchanged.
+    The pad is ``(width - W) // 2`` on the left and the rest on the right. By default images
+    are padded to a square (``width = H``), so a 256 x 176 image gets 40 px each side (PATN's
+    fixed ``bound=40``) and smaller sizes scale alike (64 x 44 gets 10 px). Images already
+    ``width`` wide are returned unchanged.
 
     Args:
         images: N x H x W x C uint8 (or N x H x W mask) array.
-        width: width after padding.
+        width: width after padding (default: the height, a square).
         value: fill value (255 = white for images; use 0 for masks).
 
     Returns:
@@ -213,6 +214,7 @@ def add_bounding(images: np.ndarray, width: int = PAPER_WIDTH, value: int = 255)
         (1, 256, 256, 3)
     """
     w = images.shape[2]
+    width = images.shape[1] if width is None else width
     if w > width:
         raise ValueError(f"images are {w} px wide, more than the padded width {width}")
     left = (width - w) // 2

@@ -92,8 +92,10 @@ def preview_row(src_image: np.ndarray, tgt_image: np.ndarray, tgt_parse: np.ndar
     return np.concatenate([x for p in panels for x in (p, sep)][:-1], 1)
 
 
-def contact_sheet(size: tuple[int, int] = (256, 176), seed: int = 0, n: int = 6) -> np.ndarray:
-    """Grid of ``n`` pairs (pose transfer, plus one try-on pair when n >= 3): H' x W' x 3 uint8 RGB."""
+def contact_sheet(size: tuple[int, int] = (256, 176), seed: int = 0, n: int = 6, real_poses=None) -> np.ndarray:
+    """Grid of ``n`` pairs (pose transfer, plus one try-on pair when n >= 3): H' x W' x 3 uint8 RGB.
+
+    ``real_poses``: optional PoseSampler over real poses for the pose-transfer rows."""
     from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
 
     h, w = size
@@ -105,13 +107,13 @@ def contact_sheet(size: tuple[int, int] = (256, 176), seed: int = 0, n: int = 6)
             t = make_tryon_pair(seed, i, size)
             rows.append(preview_row(t.shop.image, t.target.image, t.target.parse, t.flow, t.visible))
         else:
-            p = make_transfer_pair(seed, i, size)
+            p = make_transfer_pair(seed, i, size, real_poses=real_poses)
             rows.append(preview_row(p.src.image, p.tgt.image, p.tgt.parse, p.flow, p.visible))
         rows.append(np.full((2, rows[-1].shape[1], 3), 255, np.uint8))
     return np.concatenate(rows[:-1], 0)
 
 
-def write_preview(path: str | Path, size: tuple[int, int] = (256, 176), seed: int = 0, n: int = 6) -> Path:
+def write_preview(path: str | Path, size: tuple[int, int] = (256, 176), seed: int = 0, n: int = 6, poses=None) -> Path:
     """Write a contact sheet PNG of synthetic pairs.
 
     Columns: source | target | target parsing (model classes) | true flow (colour wheel) |
@@ -123,6 +125,7 @@ def write_preview(path: str | Path, size: tuple[int, int] = (256, 176), seed: in
         size: (H, W) per panel.
         seed: dataset seed.
         n: number of rows.
+        poses: a DeepFashion annotation CSV (or a PoseSampler) of real poses; None = random poses.
 
     Returns:
         The path written.
@@ -131,7 +134,9 @@ def write_preview(path: str | Path, size: tuple[int, int] = (256, 176), seed: in
         ClothflowError: if the file cannot be written.
     """
     path = Path(path)
-    sheet = contact_sheet(size, seed, n)
+    from clothflow.data.deepfashion import real_pose_sampler
+
+    sheet = contact_sheet(size, seed, n, None if poses is None else real_pose_sampler(poses))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         ok = cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))

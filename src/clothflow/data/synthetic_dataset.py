@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -68,9 +70,18 @@ class SyntheticPairs(Dataset):
         size: (H, W) of the images.
         seed: dataset seed; item i is pair (seed, i).
         task: "transfer" or "tryon".
+        poses: a DeepFashion annotation CSV: pose-transfer pairs are then rendered in its real
+            poses (keypoint frame detected).
     """
 
-    def __init__(self, num_pairs: int, size: tuple[int, int] = (256, 176), seed: int = 0, task: str = "transfer") -> None:
+    def __init__(
+        self,
+        num_pairs: int,
+        size: tuple[int, int] = (256, 176),
+        seed: int = 0,
+        task: str = "transfer",
+        poses: str | Path | None = None,
+    ) -> None:
         if task not in TASKS:
             raise ClothflowError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
         if num_pairs < 0:
@@ -79,6 +90,11 @@ class SyntheticPairs(Dataset):
         self.size = (int(size[0]), int(size[1]))
         self.seed = int(seed)
         self.task = task
+        self.real_poses = None
+        if poses is not None:  # pose-transfer pairs in real poses (a DeepFashion annotation CSV)
+            from clothflow.data.deepfashion import real_pose_sampler
+
+            self.real_poses = real_pose_sampler(poses)
 
     def __len__(self) -> int:
         return self.num_pairs
@@ -88,7 +104,7 @@ class SyntheticPairs(Dataset):
             raise IndexError(f"index {index} out of range for {self.num_pairs} pairs")
         index %= self.num_pairs
         if self.task == "transfer":
-            p = make_transfer_pair(self.seed, index, self.size)
+            p = make_transfer_pair(self.seed, index, self.size, real_poses=self.real_poses)
             flow, visible = flow_tensors(p.flow, p.visible)
             return {**_person("src", p.src), **_person("tgt", p.tgt), "flow": flow, "visible": visible}
         t = make_tryon_pair(self.seed, index, self.size)

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from clothflow.data.pose import NUM_KEYPOINTS
 from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
+from clothflow.data.deepfashion import real_pose_sampler
 from clothflow.data.keypoint_files import annotation_row, openpose_dict
 from clothflow.errors import ClothflowError
 from clothflow.ioutils import writable_dir
@@ -47,13 +48,13 @@ def _save_flow(path: Path, flow: np.ndarray, visible: np.ndarray) -> None:
     np.savez_compressed(path, flow=flow.astype(np.float32), visible=visible.astype(bool))
 
 
-def write_transfer(root: Path, index: int, seed: int, size: tuple[int, int]) -> tuple[tuple[str, str], list[str]]:
+def write_transfer(root: Path, index: int, seed: int, size: tuple[int, int], real_poses=None) -> tuple[tuple[str, str], list[str]]:
     """Write pose-transfer pair ``index`` into a DeepFashion-style folder.
 
     Returns:
         ((from name, to name), annotation rows of both images).
     """
-    p = make_transfer_pair(seed, index, size)
+    p = make_transfer_pair(seed, index, size, real_poses=real_poses)
     names, rows = [], []
     for k, r in enumerate((p.src, p.tgt)):
         stem = f"synth_id{index:05d}_pose{k}"
@@ -80,7 +81,7 @@ def write_tryon(root: Path, index: int, seed: int, size: tuple[int, int]) -> str
     return f"{stem}_0.jpg {stem}_1.jpg"
 
 
-def write_dataset(out_dir: str | Path, pairs: int, size: tuple[int, int] = (256, 176), seed: int = 0, progress: bool = True, tryon_pairs: int | None = None) -> Path:
+def write_dataset(out_dir: str | Path, pairs: int, size: tuple[int, int] = (256, 176), seed: int = 0, progress: bool = True, tryon_pairs: int | None = None, poses=None) -> Path:
     """Render and write a synthetic dataset: ``pairs`` pose-transfer pairs and try-on pairs.
 
     Args:
@@ -90,6 +91,8 @@ def write_dataset(out_dir: str | Path, pairs: int, size: tuple[int, int] = (256,
         seed: dataset seed; pair i is (seed, i) as in :class:`SyntheticPairs`.
         progress: show a tqdm progress bar.
         tryon_pairs: number of try-on pairs; default ``pairs``.
+        poses: a DeepFashion annotation CSV (or a PoseSampler): pose-transfer people are drawn
+            in these real poses (frame detected); None = random poses.
 
     Returns:
         ``out_dir`` as a Path.
@@ -103,10 +106,11 @@ def write_dataset(out_dir: str | Path, pairs: int, size: tuple[int, int] = (256,
     writable_dir(df, "images", "parsing", "flow")
     writable_dir(vt, "image", "image-parse", "cloth", "cloth-mask", "target", "target-parse", "openpose_json", "flow")
     size = (int(size[0]), int(size[1]))
+    real = None if poses is None else real_pose_sampler(poses)
     pair_lines, ann_lines, tryon_lines = ["from,to"], ["name:keypoints_y:keypoints_x"], []
     with tqdm(total=pairs + n_tryon, desc="synthetic data", unit="pair", disable=not progress) as bar:
         for i in range(pairs):
-            (a, b), rows = write_transfer(df, i, seed, size)
+            (a, b), rows = write_transfer(df, i, seed, size, real)
             pair_lines.append(f"{a},{b}")
             ann_lines += rows
             bar.update()

@@ -1,4 +1,4 @@
-"""The ``clothflow`` command line: synth, train, transfer, demo.
+"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo.
 
 Errors in user input print one line (``clothflow: error: ...``) and exit with status 2.
 """
@@ -48,6 +48,7 @@ def _add_synth(sub) -> None:
     p.add_argument("--size", type=_size, default=(256, 176), help="HxW, default 256x176")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a contact sheet of pairs")
+    p.add_argument("--poses", type=Path, metavar="CSV", help="draw people in these real poses (a DeepFashion annotation CSV)")
     p.set_defaults(func=_run_synth)
 
 
@@ -58,12 +59,12 @@ def _run_synth(args) -> None:
         from .data.preview import write_preview
 
         writable_dir(args.preview.parent if str(args.preview.parent) else Path("."))
-        write_preview(args.preview, size=args.size, seed=args.seed)
+        write_preview(args.preview, size=args.size, seed=args.seed, poses=args.poses)
         print(f"preview written to {args.preview}")
     if args.out is not None:
         from .data.writers import write_dataset
 
-        write_dataset(writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed)
+        write_dataset(writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed, poses=args.poses)
         print(f"dataset written to {args.out}")
 
 
@@ -87,7 +88,21 @@ def _add_train(sub) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override any config field, e.g. flow.num_levels=3 or train.loss.flow.smooth=0.1",
     )
+    p.add_argument("--nproc", type=_positive_int, default=1,
+                   help="data-parallel processes on this machine (as torchrun --nproc_per_node N -m clothflow train)")
     p.set_defaults(func=_run_train)
+
+
+def _train_processes(nproc: int, *args, **kwargs) -> bool:
+    """Run ``train`` in ``nproc`` processes (or in this one, also under torchrun); True on rank 0."""
+    from . import distributed
+    from .train import train
+
+    if nproc > 1 and distributed.env_world_size() == 1:
+        distributed.spawn(train, nproc, *args, **kwargs)
+        return True
+    train(*args, **kwargs)
+    return distributed.is_main_process()
 
 
 def _run_train(args) -> None:
@@ -95,7 +110,7 @@ def _run_train(args) -> None:
 
     from .config import apply_overrides, preset
     from .config import _from_dict
-    from .train import TrainConfig, train
+    from .train import TrainConfig
 
     if (args.out is None) == (args.resume is None):
         raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
@@ -112,8 +127,8 @@ def _run_train(args) -> None:
             raise ClothflowError("not a training run (no train.json)", args.resume)
         train_cfg = _from_dict(TrainConfig, json.loads(stored.read_text()))
         train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
-        train(args.resume, train_cfg=train_cfg, resume=True)
-        print(f"run resumed and finished: {args.resume}")
+        if _train_processes(args.nproc, args.resume, train_cfg=train_cfg, resume=True):
+            print(f"run resumed and finished: {args.resume}")
         return
     from .ablations import apply_variant
 
@@ -123,8 +138,8 @@ def _run_train(args) -> None:
     pipeline_cfg = apply_overrides(pipeline_cfg, pipe_sets)
     train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
     writable_dir(args.out)
-    train(args.out, pipeline_cfg, train_cfg)
-    print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
+    if _train_processes(args.nproc, args.out, pipeline_cfg, train_cfg):
+        print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
 
 
 # ---- transfer ----------------------------------------------------------------------------
@@ -136,15 +151,16 @@ def _add_transfer(sub) -> None:
     p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
     p.add_argument("--pose-size", type=_size, help="HxW frame of the target keypoints (default: the source's)")
     p.add_argument("--out", type=Path, required=True, help="output PNG")
+    _add_backend(p)
     p.set_defaults(func=_run_transfer)
 
 
 def _run_transfer(args) -> None:
+    from .export import load_inference_pipeline
     from .infer import transfer_files
-    from .models.pipeline import ClothFlowPipeline
     from .visualize import save_png, to_uint8
 
-    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    pipe = load_inference_pipeline(args.model, args.backend)
     result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
     save_png(args.out, to_uint8(result.image[0]))
@@ -164,16 +180,17 @@ def _add_tryon(sub) -> None:
     p.add_argument("--pairs", type=Path, help="pairs file of the batch form (default: the folder's test_pairs.txt)")
     p.add_argument("--skip-bad", action="store_true", help="batch form: skip pairs with bad files and list them")
     p.add_argument("--out", type=Path, required=True, help="output PNG (single pair) or folder (batch form)")
+    _add_backend(p)
     p.set_defaults(func=_run_tryon)
 
 
 def _run_tryon(args) -> None:
-    from .models.pipeline import ClothFlowPipeline
+    from .export import load_inference_pipeline
 
     single = args.person is not None or args.cloth is not None
     if single == (args.data is not None):
         raise ClothflowError("tryon: give --person and --cloth (one pair) or --data DIR (a folder of pairs)")
-    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    pipe = load_inference_pipeline(args.model, args.backend)
     if pipe.config.task != "tryon":
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
     if single:
@@ -191,6 +208,70 @@ def _run_tryon(args) -> None:
 
     report = tryon_folder(pipe, args.data, writable_dir(args.out), args.pairs, args.skip_bad)
     print(report)
+
+
+# ---- export ----------------------------------------------------------------------------------
+def _add_backend(p) -> None:
+    p.add_argument(
+        "--backend", choices=["torch", "onnx"], default="torch",
+        help="torch (default) or onnx: ONNX Runtime; --model is then an .onnx file or a folder with model.onnx",
+    )
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a trained pipeline to ONNX (all three stages, dynamic batch)")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--out", type=Path, help="the .onnx file to write (default: RUN/model.onnx)")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset (18 or newer)")
+    p.add_argument("--static-batch", action="store_true", help="export for batch size 1 only")
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args) -> None:
+    from .export import ONNX_NAME, export_onnx
+    from .models.pipeline import ClothFlowPipeline
+
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    out = args.out if args.out is not None else args.model / ONNX_NAME
+    writable_dir(out.parent if str(out.parent) else Path("."))
+    path = export_onnx(pipe, out, opset=args.opset, batch_dynamic=not args.static_batch)
+    print(f"wrote {path} (run it with --backend onnx --model {path})")
+
+
+# ---- evaluate -------------------------------------------------------------------------------
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a model as the papers do and write a report folder")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder")
+    p.add_argument("--pairs", type=_positive_int, default=256, help="synthetic pairs to evaluate")
+    p.add_argument("--seed", type=int, default=10_000, help="seed of the synthetic pairs (not a training seed)")
+    p.add_argument("--bounding", action="store_true", help="pad to 256 wide with white first, as PATN's script")
+    p.add_argument("--data-range", default="255", help="SSIM data range: 255, or 'generated' as PATN/GFLA's scripts")
+    p.add_argument("--out", type=Path, required=True, help="report folder")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    import json
+
+    from .models.pipeline import ClothFlowPipeline
+    from .report import write_report
+    from .train import make_dataset
+
+    if args.data_range == "generated":
+        data_range = "generated"
+    else:
+        try:
+            data_range = float(args.data_range)
+        except ValueError:
+            raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    dataset = make_dataset(args.data, pipe.config.size, args.pairs, args.seed, pipe.config.task)
+    summary = write_report(pipe, dataset, args.out, bounding=args.bounding, data_range=data_range)
+    print(json.dumps({"pairs": summary["pairs"], **summary["paper"]}, indent=1))
+    for note in summary["deep"].get("notes", []):
+        print(f"note: {note}")
+    print(f"report written to {args.out}")
 
 
 # ---- demo ----------------------------------------------------------------------------------
@@ -221,11 +302,27 @@ def _run_demo(args) -> None:
     print(summary(metrics, args.out))
 
 
+# ---- inspect -------------------------------------------------------------------------------
+def _add_inspect(sub) -> None:
+    p = sub.add_parser("inspect", help="recognise a dataset folder and list what is missing or inconsistent")
+    p.add_argument("path", type=Path, help="dataset folder (DeepFashion, VITON, VITON-HD, PF-AFN, synth output) or CSV")
+    p.set_defaults(func=_run_inspect)
+
+
+def _run_inspect(args) -> None:
+    from .data.inspect import format_report, inspect_path
+
+    report = inspect_path(args.path)
+    print(format_report(report))
+    if not report.all_usable():
+        raise ClothflowError("inspect: not usable as a dataset (see the problems above)", args.path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_demo):
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect):
         add(sub)
     return parser
 

@@ -1,0 +1,90 @@
+"""ONNX export: ONNX Runtime matches PyTorch on the whole pipeline, at another batch size."""
+
+import pytest
+import torch
+
+pytest.importorskip("onnxscript", reason="onnxscript not installed (pip install 'clothflow[onnx]')")
+pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'clothflow[onnx]')")
+
+from clothflow.config import apply_overrides, preset  # noqa: E402
+from clothflow.errors import ClothflowError  # noqa: E402
+from clothflow.export import OnnxPipeline, example_inputs, export_onnx, load_inference_pipeline  # noqa: E402
+from clothflow.models.pipeline import ClothFlowPipeline  # noqa: E402
+
+TOL = 1e-4
+NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
+
+
+def _trained_like(cfg) -> ClothFlowPipeline:
+    """A pipeline with non-trivial weights (the flow head starts near zero; perturb it)."""
+    torch.manual_seed(0)
+    pipe = ClothFlowPipeline(cfg).eval()
+    with torch.no_grad():
+        for est in pipe.flow.estimators:
+            est.out.weight.normal_(0, 0.05)
+    return pipe
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["transfer", "tryon"])
+def test_onnx_matches_torch_with_dynamic_batch(tmp_path, task):
+    cfg = apply_overrides(preset("tiny", task=task), NARROW)
+    pipe = _trained_like(cfg)
+    path = export_onnx(pipe, tmp_path / "model.onnx")  # traced at batch 1
+    onnx_pipe = OnnxPipeline(path, threads=1)
+    assert onnx_pipe.config == pipe.config
+
+    batch = example_inputs(cfg, batch=3, seed=1)
+    with torch.inference_mode():
+        want = pipe(*batch)
+    got = onnx_pipe(*batch)
+    assert got.image.shape == (3, 3, *cfg.size)
+    assert (got.image - want.image).abs().max() <= TOL
+    assert (got.flow.flow - want.flow.flow).abs().max() <= TOL
+    assert (got.flow.warped_cloth - want.flow.warped_cloth).abs().max() <= TOL
+    assert want.flow.flow.abs().max() > 0.1  # the flow (and so the GridSample warp) is not trivial
+    assert got.layout.dtype == torch.int64
+    assert (got.layout != want.layout).float().mean() < 1e-3  # argmax of near-ties may flip
+    for a, b in zip(got.flow.flows, want.flow.flows, strict=True):
+        assert (a - b).abs().max() <= TOL
+
+    keys = ("src_image", "src_parse", "tgt_pose") if task == "transfer" else (
+        "person", "person_parse", "person_pose", "cloth", "cloth_mask")
+    by_dict = onnx_pipe.predict(dict(zip(keys, batch)))
+    assert torch.equal(by_dict.image, got.image)
+    with pytest.raises(ValueError, match="must be"):
+        onnx_pipe(*(x[..., :-1] if x.dim() == 4 else x for x in batch))
+
+
+def test_missing_onnx_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ClothflowError, match="clothflow export"):
+        load_inference_pipeline(tmp_path, backend="onnx")
+    with pytest.raises(ClothflowError, match="unknown backend"):
+        load_inference_pipeline(tmp_path, backend="tensorrt")
+
+
+@pytest.mark.slow
+def test_cli_export_and_onnx_backend_match_torch(tmp_path, capsys):
+    import cv2
+
+    from clothflow.cli import main
+    from clothflow.data.writers import write_dataset
+
+    model = tmp_path / "model"
+    _trained_like(apply_overrides(preset("tiny", task="tryon"), NARROW)).save_pretrained(model)
+    assert main(["export", "--model", str(model)]) == 0, capsys.readouterr().err
+    assert (model / "model.onnx").is_file()
+    write_dataset(tmp_path / "synth", pairs=2, size=(64, 44), seed=2, progress=False)
+    viton = tmp_path / "synth" / "viton"
+    for backend in ("torch", "onnx"):
+        argv = ["tryon", "--model", str(model), "--data", str(viton), "--out", str(tmp_path / backend),
+                "--backend", backend]
+        assert main(argv) == 0, capsys.readouterr().err
+    names = sorted(p.name for p in (tmp_path / "torch").glob("*__*.png"))
+    assert len(names) == 2
+    for name in names:
+        a, b = (cv2.imread(str(tmp_path / backend / name)).astype(int) for backend in ("torch", "onnx"))
+        assert abs(a - b).max() <= 1, name  # identical up to rounding to uint8
+    capsys.readouterr()
+    assert main(["transfer", "--model", str(model), "--backend", "onnx", "--source", "a.png", "--source-parse",
+                 "b.png", "--target-pose", "c.json", "--out", str(tmp_path / "o.png")]) == 2

@@ -1,4 +1,4 @@
-"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo.
+"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo, prepare.
 
 Errors in user input print one line (``clothflow: error: ...``) and exit with status 2.
 """
@@ -147,7 +147,10 @@ def _add_transfer(sub) -> None:
     p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
     p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
     p.add_argument("--source", type=Path, required=True, help="person image")
-    p.add_argument("--source-parse", type=Path, required=True, help="its parsing map (LIP ids PNG)")
+    p.add_argument(
+        "--source-parse", type=Path,
+        help="its parsing map (LIP ids PNG); default: a coarse one estimated from the photo (needs [pose])",
+    )
     p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
     p.add_argument("--pose-size", type=_size, help="HxW frame of the target keypoints (default: the source's)")
     p.add_argument("--out", type=Path, required=True, help="output PNG")
@@ -174,8 +177,8 @@ def _add_tryon(sub) -> None:
     p.add_argument("--person", type=Path, help="person image (single pair)")
     p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
     p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
-    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids)")
-    p.add_argument("--pose", type=Path, help="the person's OpenPose JSON")
+    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids); default: estimated (needs [pose])")
+    p.add_argument("--pose", type=Path, help="the person's OpenPose JSON; default: estimated (needs [pose])")
     p.add_argument("--data", type=Path, help="a VITON / VITON-HD folder (batch form)")
     p.add_argument("--pairs", type=Path, help="pairs file of the batch form (default: the folder's test_pairs.txt)")
     p.add_argument("--skip-bad", action="store_true", help="batch form: skip pairs with bad files and list them")
@@ -208,6 +211,23 @@ def _run_tryon(args) -> None:
 
     report = tryon_folder(pipe, args.data, writable_dir(args.out), args.pairs, args.skip_bad)
     print(report)
+
+
+# ---- prepare ---------------------------------------------------------------------------------
+def _add_prepare(sub) -> None:
+    p = sub.add_parser(
+        "prepare", help="keypoints, person mask and coarse parsing from one photo (needs the [pose] extra)"
+    )
+    p.add_argument("--image", type=Path, required=True, help="a photo of one person")
+    p.add_argument("--out", type=Path, required=True, help="folder for <stem>_keypoints.json, _mask.png, _parse.png, _preview.png")
+    p.add_argument("--parse", type=Path, help="a better parsing (LIP ids PNG) from your own parser, used instead of the coarse one")
+    p.set_defaults(func=_run_prepare)
+
+
+def _run_prepare(args) -> None:
+    from .prepare import prepare_files, summary
+
+    print(summary(prepare_files(args.image, args.out, args.parse)))
 
 
 # ---- export ----------------------------------------------------------------------------------
@@ -322,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect):
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare):
         add(sub)
     return parser
 

@@ -53,7 +53,7 @@ def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
 def transfer_files(
     pipe: ClothFlowPipeline,
     source: str | Path,
-    source_parse: str | Path,
+    source_parse: str | Path | None,
     target_pose: str | Path,
     pose_frame: tuple[int, int] | None = None,
 ) -> TransferResult:
@@ -61,12 +61,18 @@ def transfer_files(
 
     Args:
         source: the person image (any size; resized to the model's).
-        source_parse: its LIP parsing map, same size as ``source``.
+        source_parse: its LIP parsing map, same size as ``source``; None: estimated on the way
+            by :func:`clothflow.prepare.prepare_image` (needs the ``[pose]`` extra).
         target_pose: keypoint file (see :func:`read_keypoints`).
         pose_frame: (H, W) of the frame the target keypoints are in; default the source's.
     """
     image = read_image(source)
-    parse = read_label_map(source_parse)
+    if source_parse is None:
+        from .prepare import prepare_image
+
+        parse = prepare_image(image, path=source).parse
+    else:
+        parse = read_label_map(source_parse)
     if parse.shape != image.shape[:2]:
         raise ClothflowError(
             f"parsing map is {parse.shape[0]}x{parse.shape[1]} but the image is {image.shape[0]}x{image.shape[1]}",
@@ -113,27 +119,28 @@ def tryon_files(
         cloth: the in-shop garment photo.
         cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
             garment's pixels that are not near-white (in-shop photos are shot on white).
-        parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG).
+        parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
+            the coarse parsing of :func:`clothflow.prepare.prepare_image` (``[pose]`` extra).
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
-            person image's pixel frame.
+            person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
     """
     from .data.label_maps import read_label_map, read_mask
 
-    missing = [flag for flag, value in (("--parse", parse), ("--pose", pose_file)) if value is None]
-    if missing:
-        raise ClothflowError(
-            f"try-on needs the person's parsing and pose; missing {' and '.join(missing)} "
-            "(LIP-id parsing PNG and OpenPose JSON, as in VITON's image-parse/ and pose/ folders)",
-            person,
-        )
     image = read_image(person)
-    labels_map = read_label_map(parse)
-    if labels_map.shape != image.shape[:2]:
+    labels_map = None if parse is None else read_label_map(parse)
+    if labels_map is not None and labels_map.shape != image.shape[:2]:
         raise ClothflowError(
             f"parsing map is {labels_map.shape[0]}x{labels_map.shape[1]} but the person image is "
             f"{image.shape[0]}x{image.shape[1]}",
             parse,
         )
+    person_kps = None if pose_file is None else read_keypoints(pose_file)
+    if labels_map is None or person_kps is None:  # estimate what is missing from the photo
+        from .prepare import prepare_image
+
+        prepared = prepare_image(image, labels_map, path=person)
+        labels_map = prepared.parse
+        person_kps = prepared.keypoints if person_kps is None else person_kps
     garment = read_image(cloth)
     if cloth_mask is None:
         mask = mask_from_white(garment)
@@ -147,7 +154,7 @@ def tryon_files(
     if mask.sum() == 0:
         raise ClothflowError("the garment mask is empty (no garment found)", cloth_mask or cloth)
     size = pipe.config.size
-    kps = pose.scale_keypoints(read_keypoints(pose_file), image.shape[:2], size)
+    kps = pose.scale_keypoints(person_kps, image.shape[:2], size)
     parse_small = cv2.resize(labels_map, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     mask_small = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     with torch.inference_mode():

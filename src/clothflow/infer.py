@@ -9,39 +9,11 @@ import numpy as np
 import torch
 
 from .data import pose
+from .data.image_files import read_rgb as read_image
 from .data.keypoint_files import read_keypoints
+from .data.label_maps import read_label_map
 from .errors import ClothflowError
 from .models.pipeline import ClothFlowPipeline, TransferResult
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """An RGB image file -> H x W x 3 uint8, with a clear error for missing or corrupt files."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClothflowError("image not found", path)
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ClothflowError("not a readable image (corrupt or unsupported format)", path)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def read_label_map(path: str | Path) -> np.ndarray:
-    """A parsing PNG with LIP ids (8-bit single channel or palette) -> H x W uint8."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClothflowError("parsing map not found", path)
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "P", "I", "I;16"):
-                raise ClothflowError(
-                    f"parsing map must hold label ids (8-bit grey or palette PNG), not a colour image (mode {im.mode})",
-                    path,
-                )
-            return np.asarray(im).astype(np.uint8)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ClothflowError(f"not a readable label map ({exc})", path) from None
 
 
 def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -124,7 +96,7 @@ def tryon_files(
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
             person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
     """
-    from .data.label_maps import read_label_map, read_mask
+    from .data.label_maps import read_mask
 
     image = read_image(person)
     labels_map = None if parse is None else read_label_map(parse)

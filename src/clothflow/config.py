@@ -91,10 +91,12 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
 
     - ``paper``: 256 x 176, 64 base channels (the paper's U-Net widths), 4 flow levels.
     - ``tiny``: 64 x 44, 16 base channels, for CPU tests and the demo.
+    - ``fast``: 256 x 176 with the tiny widths (16): 11.6 GFLOP/image instead of the paper's
+      164, for CPU inference (speed measured by ``benchmarks/inference.py``; quality untested).
     """
     if task not in TASKS:
         raise ClothflowError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
-    sizes = {"paper": ((256, 176), 64), "tiny": ((64, 44), 16)}
+    sizes = {"paper": ((256, 176), 64), "tiny": ((64, 44), 16), "fast": ((256, 176), 16)}
     if name not in sizes:
         raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     size, base = sizes[name]
@@ -108,7 +110,7 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
     )
 
 
-PRESETS = ("paper", "tiny")
+PRESETS = ("paper", "tiny", "fast")
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -6,6 +6,12 @@ A run folder holds ``config.json`` + ``model.safetensors`` (loadable with
 
 Batches are drawn by step number (:class:`StepBatchSampler`), so a resumed run sees exactly
 the batches an uninterrupted one would have, and ends with the same weights.
+
+Data-parallel: under ``torchrun --nproc_per_node N`` (or ``clothflow train --nproc N``) each
+rank takes its shard ``[rank::N]`` of every step's global batch (``batch_size`` stays the
+global batch) and gradients are averaged over ranks after ``backward``, so N processes end
+with the weights one process would (see :mod:`clothflow.distributed`). Rank 0 alone writes
+the run folder, checkpoints, TensorBoard logs and progress bars.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .checkpoint import TrainState, load_checkpoint, save_checkpoint
+from . import distributed
 from .config import PipelineConfig, _from_dict
+from .distributed import DistContext
 from .errors import ClothflowError
 from .ioutils import atomic_write_text
 from .losses import FeatureLoss
@@ -45,7 +53,9 @@ class TrainConfig:
         seed: seed of the data and the batch order.
         checkpoint_every: steps between checkpoints.
         log_every: steps between TensorBoard scalars; images every 10 x that.
-        workers: DataLoader worker processes (0 = in the main process).
+        workers: DataLoader worker processes per rank (0 = in the main process).
+        device: "auto" (a GPU when CUDA is available, else the CPU), "cpu" or "cuda".
+        bf16: bfloat16 autocast of the forward pass on GPUs (ignored on the CPU).
         minutes: wall-clock budget for the whole run (0 = none); a stage that runs out
             of time ends early, and the budget is shared in proportion to ``steps``.
         loss: the loss weights.
@@ -61,6 +71,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     log_every: int = 10
     workers: int = 0
+    device: str = "auto"
+    bf16: bool = False
     minutes: float = 0.0
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -73,15 +85,23 @@ class TrainConfig:
 
 
 class StepBatchSampler(Sampler[list[int]]):
-    """Batches drawn from the step number alone: batch t is the same whatever came before."""
+    """Batches drawn from the step number alone: batch t is the same whatever came before.
 
-    def __init__(self, num_items: int, batch_size: int, seed: int, start: int, stop: int) -> None:
+    With ``world_size`` > 1 each rank yields its shard ``[rank::world_size]`` of the global
+    batch of ``batch_size`` indices.
+    """
+
+    def __init__(
+        self, num_items: int, batch_size: int, seed: int, start: int, stop: int, rank: int = 0, world_size: int = 1
+    ) -> None:
         self.num_items, self.batch_size, self.seed, self.start, self.stop = num_items, batch_size, seed, start, stop
+        self.rank, self.world_size = rank, world_size
 
     def __iter__(self) -> Iterator[list[int]]:
         for step in range(self.start, self.stop):
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-            yield torch.randint(self.num_items, (self.batch_size,), generator=g).tolist()
+            indices = torch.randint(self.num_items, (self.batch_size,), generator=g).tolist()
+            yield indices[self.rank :: self.world_size]
 
     def __len__(self) -> int:
         return max(self.stop - self.start, 0)
@@ -134,8 +154,9 @@ def train(
         pipeline_cfg, train_cfg: configs for a new run; on resume they are read from the
             run, and a given ``train_cfg`` replaces the stored one (e.g. more steps).
         resume: continue from ``run_dir/checkpoint.safetensors``.
-        progress: show tqdm progress bars.
-        on_step: called after every step with (stage, step, losses); tests use it.
+        progress: show tqdm progress bars (rank 0 only).
+        on_step: called after every step with (stage, step, losses averaged over ranks),
+            on every rank; tests use it.
     """
     run = Path(run_dir)
     if resume:
@@ -149,22 +170,38 @@ def train(
             raise ClothflowError("already holds a training run; use --resume to continue it or choose a new --out", run)
         pipeline_cfg = pipeline_cfg or PipelineConfig()
         train_cfg = train_cfg or TrainConfig()
+    ctx = distributed.setup(train_cfg.device)
     try:
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run / "config.json", pipeline_cfg.to_json())
-        atomic_write_text(run / "train.json", json.dumps(asdict(train_cfg), indent=2))
-    except OSError as exc:
-        raise ClothflowError(f"cannot write the run folder ({exc.strerror})", run) from None
+        if train_cfg.batch_size % ctx.world_size:
+            raise ClothflowError(
+                f"batch_size {train_cfg.batch_size} does not divide into {ctx.world_size} processes; "
+                "batch_size is the global batch, split equally over ranks"
+            )
+        distributed.barrier(ctx)  # every rank has checked the run folder before rank 0 writes to it
+        if ctx.is_main:
+            try:
+                run.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(run / "config.json", pipeline_cfg.to_json())
+                atomic_write_text(run / "train.json", json.dumps(asdict(train_cfg), indent=2))
+            except OSError as exc:
+                raise ClothflowError(f"cannot write the run folder ({exc.strerror})", run) from None
+        return _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx)
+    finally:
+        distributed.teardown(ctx)
 
-    torch.manual_seed(train_cfg.seed)  # same seed, same initial weights
+
+def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: DistContext) -> ClothFlowPipeline:
+    torch.manual_seed(train_cfg.seed)  # same seed, same initial weights (on every rank)
     pipe = ClothFlowPipeline(pipeline_cfg)
     state = TrainState(stage=train_cfg.stages()[0])
     ckpt = run / "checkpoint.safetensors"
     if resume:
         state = load_checkpoint(ckpt, pipe)  # weights and RNG; the optimizer is loaded below
-    features = FeatureLoss.create(train_cfg.loss.vgg19 or None)
+    pipe.to(ctx.device)
+    distributed.broadcast_parameters(pipe, ctx)
+    features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)
     dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed, pipeline_cfg.task)
-    writer = _summary_writer(run / "tb")
+    writer = _summary_writer(run / "tb") if ctx.is_main else None
     started = time.monotonic()
     try:
         stages = [s for s in train_cfg.stages() if s in pipe.stages()]
@@ -184,21 +221,25 @@ def train(
             deadline = _stage_budget(train_cfg, stages, started, state.completed)
             _train_stage(
                 pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step,
-                resume_optimizer,
+                resume_optimizer, ctx,
             )
             if stage not in state.completed:
                 state.completed.append(stage)
             state.stage_steps[stage] = state.step
-            save_checkpoint(ckpt, pipe, None, state)
+            if ctx.is_main:
+                save_checkpoint(ckpt, pipe, None, state)
     finally:
         if writer is not None:
             writer.close()
-    pipe.save_pretrained(run)
+    if ctx.is_main:
+        pipe.save_pretrained(run)
+    distributed.barrier(ctx)  # the run folder is complete when any rank returns
     return pipe.eval()
 
 
 def _train_stage(
-    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, resume_optimizer
+    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, resume_optimizer,
+    ctx: DistContext,
 ) -> None:
     from tqdm import tqdm
 
@@ -210,18 +251,27 @@ def _train_stage(
     ckpt = run / "checkpoint.safetensors"
     if resume_optimizer:
         load_checkpoint(ckpt, pipe, optimizer)
-    sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps)
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False)
+    sampler = StepBatchSampler(
+        len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps, ctx.rank, ctx.world_size
+    )
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False,
+                        pin_memory=ctx.device.type == "cuda")
     objective = OBJECTIVES[pipe.config.task][stage]
-    bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {stage}", disable=not progress, dynamic_ncols=True)
+    autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and ctx.device.type == "cuda")
+    show = progress and ctx.is_main
+    bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {stage}", disable=not show, dynamic_ncols=True)
     try:
         for batch in loader:
+            batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
             optimizer.zero_grad(set_to_none=True)
-            terms = objective(pipe, batch, features, cfg.loss)
+            with autocast:
+                terms = objective(pipe, batch, features, cfg.loss)
             terms["total"].backward()
+            distributed.average_gradients(params, ctx)  # the global batch's gradient on every rank
             optimizer.step()
             state.step += 1
-            scalars = {k: float(v.detach()) for k, v in terms.items()}
+            late = deadline is not None and time.monotonic() > deadline
+            scalars, stop = distributed.average_scalars({k: float(v.detach()) for k, v in terms.items()}, ctx, late)
             bar.update(1)
             bar.set_postfix(loss=f"{scalars['total']:.4f}")
             if writer is not None and state.step % cfg.log_every == 0:
@@ -231,19 +281,21 @@ def _train_stage(
                     _log_images(writer, pipe, stage, batch, state.step)
             if on_step is not None:
                 on_step(stage, state.step, scalars)
-            if state.step % cfg.checkpoint_every == 0:
+            if ctx.is_main and state.step % cfg.checkpoint_every == 0:
                 save_checkpoint(ckpt, pipe, optimizer, state)
-            if deadline is not None and time.monotonic() > deadline:
+            if stop:
                 log.info("%s: time budget reached at step %d", stage, state.step)
                 break
     except KeyboardInterrupt:
-        save_checkpoint(ckpt, pipe, optimizer, state)
-        pipe.save_pretrained(run)
+        if ctx.is_main:
+            save_checkpoint(ckpt, pipe, optimizer, state)
+            pipe.save_pretrained(run)
         raise
     finally:
         bar.close()
     module.eval()
-    save_checkpoint(ckpt, pipe, optimizer, state)
+    if ctx.is_main:
+        save_checkpoint(ckpt, pipe, optimizer, state)
 
 
 def _summary_writer(path: Path):

@@ -1,0 +1,215 @@
+"""Side-by-side inference backends: eager vs torch.compile vs ONNX Runtime (``inference.py --compare``).
+
+Every configuration (preset, backend, threads, batch) runs in its own subprocess, so its peak
+memory is its own: the peak resident set during the run minus the resident set after imports
+and input creation (Linux: the peak is reset through ``/proc/self/clear_refs`` and read as
+``VmHWM``; elsewhere ``getrusage`` maxrss, which also counts import-time peaks); for
+``compile`` it includes compilation. The machine's peak is
+measured by the same script in the same run: a 2048^3 float32 matmul and a large 3 x 3
+convolution in PyTorch at the same thread count; "% peak" is the pipeline's FLOPs per
+second (``torch.utils.flop_counter`` on the eager model) over the faster of the two.
+
+Run directly only as a worker: ``python benchmarks/backends.py --worker '{...}'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+BACKENDS = ("eager", "eager-cl", "compile", "onnx")
+EAGER_VARIANTS = (("contiguous", "no_grad"), ("contiguous", "inference_mode"), ("channels_last", "no_grad"),
+                  ("channels_last", "inference_mode"))
+
+
+@dataclass
+class Spec:
+    """One measured configuration."""
+
+    preset: str
+    backend: str
+    threads: int
+    batch: int
+    repeats: int = 3
+    sets: list[str] = field(default_factory=list)
+    onnx: str = ""
+    grad_mode: str = "inference_mode"
+
+
+def _status_mb(field_name: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> float:
+    """Current RSS in MB, with the peak-RSS counter reset to it where the OS allows."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        current = _status_mb("VmRSS")
+        if current is not None:
+            return current
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_mb() -> float:
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _best_ms(fn, repeats: int, warmup: bool = True) -> float:
+    if warmup:
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def run_worker(spec: Spec) -> dict:
+    """Time one configuration in this process; returns ms/image and the peak RSS delta."""
+    from clothflow.config import apply_overrides, preset
+    from clothflow.export import OnnxPipeline, example_inputs
+    from clothflow.fast import compile_pipeline, use_channels_last
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    torch.set_num_threads(spec.threads)
+    cfg = apply_overrides(preset(spec.preset), spec.sets)
+    inputs = example_inputs(cfg, spec.batch)
+    base = _reset_peak()
+    if spec.backend == "onnx":
+        pipe = OnnxPipeline(spec.onnx, threads=spec.threads)
+        fn = lambda: pipe(*inputs)  # noqa: E731
+    else:
+        torch.manual_seed(0)
+        model = ClothFlowPipeline(cfg).eval()
+        if spec.backend == "eager-cl":
+            use_channels_last(model)
+        if spec.backend == "compile":
+            compile_pipeline(model)
+        mode = torch.inference_mode if spec.grad_mode == "inference_mode" else torch.no_grad
+
+        def fn():
+            with mode():
+                return model(*inputs)
+
+    started = time.perf_counter()
+    fn()  # first call: compilation for "compile"
+    first_s = time.perf_counter() - started
+    ms = _best_ms(fn, spec.repeats, warmup=spec.backend == "compile") / spec.batch
+    return {**asdict(spec), "ms_per_image": ms, "first_call_s": first_s, "peak_mb": _peak_mb() - base}
+
+
+def machine_peak(threads: int) -> dict:
+    """Achieved GFLOP/s of a large float32 matmul and a large 3 x 3 convolution."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    mm_flops = 2 * 2048**3
+    x, w = torch.randn(8, 64, 128, 128), torch.randn(64, 64, 3, 3)
+    conv_flops = 2 * 8 * 64 * 128 * 128 * 64 * 9
+    with torch.inference_mode():
+        mm = _best_ms(lambda: a @ b, 10)  # best of 10: the cores may be shared
+        conv = _best_ms(lambda: torch.nn.functional.conv2d(x, w, padding=1), 10)
+    return {"threads": threads, "matmul_gflops": mm_flops / mm / 1e6, "conv_gflops": conv_flops / conv / 1e6}
+
+
+def flops_per_image(preset_name: str, sets: list[str]) -> float:
+    """FLOPs of one image through the eager pipeline (``torch.utils.flop_counter``)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from clothflow.config import apply_overrides, preset
+    from clothflow.export import example_inputs
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    cfg = apply_overrides(preset(preset_name), sets)
+    pipe = ClothFlowPipeline(cfg).eval()
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        pipe(*example_inputs(cfg, 1))
+    return float(counter.get_total_flops())
+
+
+def _subprocess(payload: dict) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(payload)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], **payload}
+    return json.loads(lines[-1])
+
+
+def _export(preset_name: str, sets: list[str], folder: Path) -> str:
+    from clothflow.config import apply_overrides, preset
+    from clothflow.export import export_onnx
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    torch.manual_seed(0)
+    pipe = ClothFlowPipeline(apply_overrides(preset(preset_name), sets)).eval()
+    return str(export_onnx(pipe, folder / f"{preset_name}.onnx"))
+
+
+def compare(presets: list[str], backends: list[str], threads: list[int], batches: list[int], repeats: int,
+            sets: list[str], eager_variants: bool) -> None:
+    """Print the side-by-side table (and, optionally, the eager memory-format / grad-mode table)."""
+    peaks = {t: _subprocess({"peak": t}) for t in threads}
+    for t, p in peaks.items():
+        print(f"machine peak, {t} thread(s): matmul {p['matmul_gflops']:.1f} GFLOP/s, "
+              f"3x3 conv {p['conv_gflops']:.1f} GFLOP/s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in presets:
+            flops = flops_per_image(name, sets)
+            onnx = _export(name, sets, Path(tmp)) if "onnx" in backends else ""
+            print(f"\npreset {name}: {flops / 1e9:.2f} GFLOP/image, best of {repeats}", flush=True)
+            print(f"{'backend':>9} {'threads':>7} {'batch':>5} {'ms/image':>9} {'GFLOP/s':>8} {'% peak':>7} "
+                  f"{'peak MB':>8} {'1st call s':>10}", flush=True)
+            for backend in backends:
+                for t in threads:
+                    for n in batches:
+                        spec = Spec(name, backend, t, n, repeats, sets, onnx)
+                        r = _subprocess({"spec": asdict(spec)})
+                        if "error" in r:
+                            print(f"{backend:>9} {t:>7} {n:>5}  failed: {r['error']}", flush=True)
+                            continue
+                        rate = flops / (r["ms_per_image"] / 1000) / 1e9
+                        peak = max(peaks[t]["matmul_gflops"], peaks[t]["conv_gflops"])
+                        print(f"{backend:>9} {t:>7} {n:>5} {r['ms_per_image']:>9.1f} {rate:>8.1f} "
+                              f"{100 * rate / peak:>6.1f}% {r['peak_mb']:>8.0f} {r['first_call_s']:>10.1f}",
+                              flush=True)
+            if eager_variants:
+                print(f"\neager variants, preset {name}, {max(threads)} threads:", flush=True)
+                for n in batches:
+                    for memory, mode in EAGER_VARIANTS:
+                        backend = "eager-cl" if memory == "channels_last" else "eager"
+                        spec = Spec(name, backend, max(threads), n, repeats, sets, grad_mode=mode)
+                        r = _subprocess({"spec": asdict(spec)})
+                        ms = r.get("ms_per_image", float("nan"))
+                        print(f"  batch {n}: {memory:>13} {mode:>14} {ms:>8.1f} ms/image", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="benchmark worker (see inference.py --compare)")
+    parser.add_argument("--worker", required=True, help="JSON: {'spec': {...}} or {'peak': threads}")
+    payload = json.loads(parser.parse_args().worker)
+    result = machine_peak(payload["peak"]) if "peak" in payload else run_worker(Spec(**payload["spec"]))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,10 @@ from clothflow.train import StepBatchSampler, TrainConfig, train
 CFG = TrainConfig(stage="flow", steps=3, batch_size=4, num_pairs=8, checkpoint_every=2, log_every=1, device="cpu")
 
 
-def _assert_same_weights(a, b, atol=1e-5):
+def _assert_same_weights(a, b, atol=1e-4):
+    # All-reduce sums in another order than one process does; Adam turns that rounding noise
+    # into up to ~3e-5 of weight on parameters with near-zero gradients (seen with numpy 1.26).
+    # 1e-4 stays below one Adam step (lr 2e-4), so a rank training on its own shard still fails.
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys()
     worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)

@@ -1,4 +1,4 @@
-"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo, prepare.
+"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo, prepare, serve.
 
 Errors in user input print one line (``clothflow: error: ...``) and exit with status 2.
 """
@@ -322,6 +322,40 @@ def _run_demo(args) -> None:
     print(summary(metrics, args.out))
 
 
+# ---- serve ---------------------------------------------------------------------------------
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="the web demo: try-on and pose-transfer tabs in a browser (needs the [web] extra)")
+    p.add_argument("--model", type=Path, help="a saved model of either task; it serves the tab of its task "
+                   "(default: ./clothflow-demo/model, trained first with a short demo run when missing)")
+    p.add_argument("--tryon-model", type=Path, help="the try-on model (default: ./clothflow-demo-tryon/model, "
+                   "trained first when missing)")
+    p.add_argument("--poses", type=Path, metavar="CSV", help="add the poses of a DeepFashion annotation CSV to the gallery")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=_positive_int, default=7860)
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args) -> None:
+    from .app import build_app, import_gradio, launch
+    from .app_core import load_or_train
+    from .models.pipeline import ClothFlowPipeline
+
+    import_gradio()  # say what to install before loading or training anything
+    models = {"transfer": None, "tryon": args.tryon_model}
+    if args.model is not None:
+        task = ClothFlowPipeline.from_pretrained(args.model).config.task
+        if task == "tryon" and args.tryon_model is not None:
+            raise ClothflowError("serve: --model is a try-on model and --tryon-model is given too", args.model)
+        models[task] = args.model
+    pipes = {task: load_or_train(path, task, Path("clothflow-demo" if task == "transfer" else "clothflow-demo-tryon"))
+             for task, path in models.items()}
+    if args.poses is not None and not args.poses.is_file():
+        raise ClothflowError("no such annotation CSV", args.poses)
+    app = build_app(pipes["transfer"], pipes["tryon"], poses_csv=args.poses)
+    print(f"serving the ClothFlow demo on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
+    launch(app, args.host, args.port)
+
+
 # ---- inspect -------------------------------------------------------------------------------
 def _add_inspect(sub) -> None:
     p = sub.add_parser("inspect", help="recognise a dataset folder and list what is missing or inconsistent")
@@ -342,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare):
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve):
         add(sub)
     return parser
 

@@ -1,0 +1,117 @@
+"""The web demo's logic without a browser: examples, upload checks, both tasks, and build_app."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clothflow import app_core
+from clothflow.app_core import (
+    garment_from_upload, load_or_train, person_from_upload, read_upload, render_examples, run_transfer, run_tryon,
+    with_mask_upload,
+)
+from clothflow.config import preset
+from clothflow.errors import ClothflowError
+from clothflow.models.pipeline import ClothFlowPipeline
+
+
+@pytest.fixture(scope="module")
+def pipes():
+    return {task: ClothFlowPipeline(preset("tiny", task=task)).eval() for task in ("transfer", "tryon")}
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return render_examples(count=2, size=(128, 88))
+
+
+def _png(path, image) -> str:
+    Image.fromarray(image).save(path)
+    return str(path)
+
+
+def test_examples_are_deterministic_and_complete(examples):
+    again = render_examples(count=2, size=(128, 88))
+    assert np.array_equal(examples.people[1].image, again.people[1].image)
+    for p in examples.people + examples.tryon_people:
+        assert p.parse.shape == p.image.shape[:2] and p.keypoints.shape == (18, 2)
+    assert all(g.mask.any() for g in examples.garments)
+    assert len(examples.poses) == 2
+
+
+def test_tryon_and_transfer_give_display_size_pictures(pipes, examples):
+    view = run_tryon(pipes["tryon"], examples.tryon_people[0], examples.garments[1])
+    for picture in (view.result, view.layout, view.warped):
+        assert picture.shape == (256, 176, 3) and picture.dtype == np.uint8
+    out = run_transfer(pipes["transfer"], examples.people[0], examples.poses[1])
+    assert out.shape == (256, 176, 3)
+
+
+def test_wrong_model_or_missing_input_is_a_readable_error(pipes, examples):
+    with pytest.raises(ClothflowError, match="trained for pose transfer"):
+        run_tryon(pipes["transfer"], examples.tryon_people[0], examples.garments[0])
+    with pytest.raises(ClothflowError, match="pick or upload"):
+        run_transfer(pipes["transfer"], None, examples.poses[0])
+
+
+def test_bad_uploads_are_refused_with_a_reason(tmp_path, monkeypatch):
+    text = tmp_path / "photo.jpg"
+    text.write_text("not an image")
+    with pytest.raises(ClothflowError, match="is not an image"):
+        read_upload(text, "person photo")
+    gif = tmp_path / "anim.gif"
+    Image.new("RGB", (32, 32)).save(gif)
+    with pytest.raises(ClothflowError, match="GIF file"):
+        read_upload(gif)
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (5000, 20)).save(huge)
+    with pytest.raises(ClothflowError, match="at most 4096"):
+        read_upload(huge)
+    monkeypatch.setattr(app_core, "MAX_UPLOAD_BYTES", 100)
+    with pytest.raises(ClothflowError, match="MB; at most"):
+        read_upload(huge)
+    with pytest.raises(ClothflowError, match="no photo uploaded"):
+        read_upload(None)
+
+
+def test_garment_upload_and_mask(tmp_path, examples):
+    garment = garment_from_upload(_png(tmp_path / "g.png", examples.garments[0].image))
+    assert garment.mask is None and garment.image.shape == (128, 88, 3)
+    mask = np.zeros((64, 44), np.uint8)
+    mask[10:30, 10:30] = 255
+    masked = with_mask_upload(garment, _png(tmp_path / "m.png", mask))
+    assert masked.mask.shape == (128, 88) and masked.mask.sum() == 40 * 40
+    with pytest.raises(ClothflowError, match="mask is empty"):
+        with_mask_upload(garment, _png(tmp_path / "empty.png", np.zeros((32, 22), np.uint8)))
+    with pytest.raises(ClothflowError, match="no garment found"):
+        garment_from_upload(_png(tmp_path / "white.png", np.full((64, 44, 3), 255, np.uint8)))
+
+
+def test_person_upload_without_pose_extra_says_what_to_install(tmp_path, examples, monkeypatch):
+    import clothflow.prepare as prepare
+
+    def missing(*args, **kwargs):
+        raise ClothflowError(f"the pose estimator (mediapipe) is not installed; {prepare.INSTALL_HINT}")
+
+    monkeypatch.setattr(prepare, "prepare_image", missing)
+    with pytest.raises(ClothflowError, match=r"person photo: .*pip install 'clothflow\[pose\]'"):
+        person_from_upload(_png(tmp_path / "p.png", examples.people[0].image))
+
+
+def test_load_or_train_checks_the_task(tmp_path, pipes):
+    pipes["tryon"].save_pretrained(tmp_path / "tryon")
+    assert load_or_train(tmp_path / "tryon", "tryon", tmp_path / "unused").config.task == "tryon"
+    with pytest.raises(ClothflowError, match="trained for tryon, not transfer"):
+        load_or_train(tmp_path / "tryon", "transfer", tmp_path / "unused")
+
+
+def test_build_app_wires_both_tabs(pipes):
+    pytest.importorskip("gradio", reason="the web demo needs the [web] extra")
+    from clothflow.app import build_app
+
+    app = build_app(pipes["transfer"], pipes["tryon"], examples=1)
+    ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
+    assert {"tryon-run", "tryon-result", "tryon-status", "transfer-run", "transfer-result", "transfer-status"} <= ids
+    only_tryon = build_app(None, pipes["tryon"], examples=1)
+    assert "transfer-run" not in {getattr(b, "elem_id", None) for b in only_tryon.blocks.values()}

@@ -7,7 +7,9 @@ tiny untrained pipelines, so the images are noise of the right size: the test ch
 works, not the model.
 
 With ``CLOTHFLOW_SCREENSHOTS=DIR`` set, the test also writes the README's screenshots
-``DIR/app_tryon.png`` and ``DIR/app_transfer.png`` (1000 px wide, 128-colour palette PNGs).
+``DIR/app_tryon.png`` and ``DIR/app_transfer.png`` (1000 px wide, 128-colour palette PNGs);
+``CLOTHFLOW_SCREENSHOT_MODELS=DIR`` serves the trained models ``DIR/transfer`` and ``DIR/tryon``
+(e.g. what ``clothflow demo`` saved) instead of untrained ones.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def server(tmp_path_factory):
     from clothflow.config import preset
     from clothflow.models.pipeline import ClothFlowPipeline
 
-    root = tmp_path_factory.mktemp("models")
+    trained = os.environ.get("CLOTHFLOW_SCREENSHOT_MODELS")  # DIR/transfer + DIR/tryon, for README shots
+    root = Path(trained) if trained else tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
     for task in ("transfer", "tryon"):
-        ClothFlowPipeline(preset("tiny", task=task)).save_pretrained(root / task)
+        if not trained:
+            ClothFlowPipeline(preset("tiny", task=task)).save_pretrained(root / task)
     pipes = {task: load_or_train(root / task, task, root / "unused") for task in ("transfer", "tryon")}
     app = build_app(pipes["transfer"], pipes["tryon"], examples=4)
     port = _free_port()

@@ -297,7 +297,8 @@ def _run_evaluate(args) -> None:
 # ---- demo ----------------------------------------------------------------------------------
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
-    p.add_argument("--out", type=Path, default=Path("clothflow-demo"), help="output folder (default ./clothflow-demo)")
+    p.add_argument("--out", type=Path, help="output folder (default ./clothflow-demo, or ./clothflow-demo-tryon "
+                   "for --task tryon: where `clothflow serve` looks for models)")
     p.add_argument("--steps", type=_positive_int, help="steps per stage (more = better, slower)")
     p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
     p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
@@ -311,6 +312,8 @@ def _run_demo(args) -> None:
     from .demo import DemoConfig, run_demo, summary
 
     cfg = DemoConfig(seed=args.seed, task=args.task)
+    if args.out is None:
+        args.out = Path("clothflow-demo-tryon" if args.task == "tryon" else "clothflow-demo")
     if args.steps is not None:
         cfg = replace(cfg, steps=args.steps)
     if args.minutes is not None:

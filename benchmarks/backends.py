@@ -72,7 +72,7 @@ def _peak_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _best_ms(fn, repeats: int, warmup: bool = True) -> float:
+def best_ms(fn, repeats: int, warmup: bool = True) -> float:
     if warmup:
         fn()
     best = float("inf")
@@ -113,7 +113,7 @@ def run_worker(spec: Spec) -> dict:
     started = time.perf_counter()
     fn()  # first call: compilation for "compile"
     first_s = time.perf_counter() - started
-    ms = _best_ms(fn, spec.repeats, warmup=spec.backend == "compile") / spec.batch
+    ms = best_ms(fn, spec.repeats, warmup=spec.backend == "compile") / spec.batch
     return {**asdict(spec), "ms_per_image": ms, "first_call_s": first_s, "peak_mb": _peak_mb() - base}
 
 
@@ -125,25 +125,31 @@ def machine_peak(threads: int) -> dict:
     x, w = torch.randn(8, 64, 128, 128), torch.randn(64, 64, 3, 3)
     conv_flops = 2 * 8 * 64 * 128 * 128 * 64 * 9
     with torch.inference_mode():
-        mm = _best_ms(lambda: a @ b, 10)  # best of 10: the cores may be shared
-        conv = _best_ms(lambda: torch.nn.functional.conv2d(x, w, padding=1), 10)
+        mm = best_ms(lambda: a @ b, 10)  # best of 10: the cores may be shared
+        conv = best_ms(lambda: torch.nn.functional.conv2d(x, w, padding=1), 10)
     return {"threads": threads, "matmul_gflops": mm_flops / mm / 1e6, "conv_gflops": conv_flops / conv / 1e6}
+
+
+def count_flops(fn) -> int:
+    """FLOPs of one call of ``fn`` (``torch.utils.flop_counter``)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
 
 
 def flops_per_image(preset_name: str, sets: list[str]) -> float:
     """FLOPs of one image through the eager pipeline (``torch.utils.flop_counter``)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     from clothflow.config import apply_overrides, preset
     from clothflow.export import example_inputs
     from clothflow.models.pipeline import ClothFlowPipeline
 
     cfg = apply_overrides(preset(preset_name), sets)
     pipe = ClothFlowPipeline(cfg).eval()
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        pipe(*example_inputs(cfg, 1))
-    return float(counter.get_total_flops())
+    with torch.inference_mode():
+        return float(count_flops(lambda: pipe(*example_inputs(cfg, 1))))
 
 
 def _subprocess(payload: dict) -> dict:

@@ -21,11 +21,12 @@ import argparse
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from clothflow.config import apply_overrides, preset
 from clothflow.data import labels
 from clothflow.models.pipeline import ClothFlowPipeline
+
+from backends import best_ms, count_flops  # benchmarks/backends.py, beside this script
 
 
 def stage_calls(pipe: ClothFlowPipeline, n: int):
@@ -43,23 +44,6 @@ def stage_calls(pipe: ClothFlowPipeline, n: int):
         "render": lambda: pipe.render_output(x, flow_out, classes),
         "pipeline": lambda: pipe.transfer(image, parse, kps),
     }
-
-
-def count_flops(fn) -> int:
-    counter = FlopCounterMode(display=False)
-    with counter:
-        fn()
-    return counter.get_total_flops()
-
-
-def time_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000
 
 
 def main() -> None:
@@ -93,7 +77,7 @@ def main() -> None:
         for n in args.batch:
             for name, fn in stage_calls(pipe, n).items():
                 flops = count_flops(fn) / n
-                ms = time_ms(fn, args.repeats) / n
+                ms = best_ms(fn, args.repeats) / n
                 print(f"{n:>5} {name:>9} {ms:>10.1f} {flops / 1e9:>12.2f} {flops / 1e9 / (ms / 1000):>9.1f}")
 
 

@@ -1,7 +1,8 @@
 """Stage 2 replaced by a thin-plate-spline warp (the paper's "TPS" ablation, after CP-VTON).
 
 A regression network looks at the source (cloth, mask, layout) and the target (layout) and
-predicts where a G x G grid of control points of the target lands in the source; a TPS
+predicts where a G x G grid of control points of the target lands in the source (offsets
+bounded by tanh to the image's normalised extent); a TPS
 through those points (kornia's solver) gives a dense, smooth target -> source flow. The
 offsets start at zero, so the initial warp is the identity. The output is the flow stage's
 :class:`~clothflow.models.flow.FlowOutput`, so losses and rendering work unchanged.
@@ -88,7 +89,9 @@ class TPSWarpNet(nn.Module):
         target = torch.cat([tgt_layout, *optional_input(tgt_extra, cfg.target_extra_channels, "tgt_extra")], 1)
         feats = torch.cat([self.source_encoder(source)[-1], self.target_encoder(target)[-1]], 1)
         n = src_cloth.shape[0]
-        offsets = self.regressor(feats).view(n, -1, 2)
+        # bounded as in CP-VTON's regressor (tanh): an unbounded head can throw control points
+        # far outside the image, where the TPS solve blows up
+        offsets = torch.tanh(self.regressor(feats)).view(n, -1, 2)
         target_points = control_grid(self.grid_size, n, src_cloth.device, src_cloth.dtype)
         flow = tps_flow(target_points, target_points + offsets, tuple(src_cloth.shape[-2:]))
         return FlowOutput(flows=[flow], flow=flow, warped_cloth=warp(src_cloth, flow), warped_mask=warp(src_mask, flow))

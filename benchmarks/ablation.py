@@ -116,7 +116,7 @@ def markdown(records: list[dict], args, sets: list[str]) -> str:
 def bar_chart(records: list[dict], set_name: str, path: Path) -> None:
     """One panel per metric: a bar per variant (mean) with a whisker (std)."""
     panels = [(t, p, up) for t, p, up in COLUMNS if any(_get(r[set_name], p) is not None for r in records)]
-    pw, ph, margin = 300, 240, 30
+    pw, ph, margin = 300, 250, 32
     canvas = np.full((ph, pw * len(panels), 3), 255, np.uint8)
     names = [v for v in VARIANTS if any(r["variant"] == v for r in records)]
     colours = [tuple(int(c) for c in cv2.cvtColor(np.uint8([[[int(180 * i / len(names)), 200, 220]]]),
@@ -127,23 +127,28 @@ def bar_chart(records: list[dict], set_name: str, path: Path) -> None:
         for v in names:
             vals = [_get(r[set_name], p) for r in records if r["variant"] == v]
             vals = [x for x in vals if x is not None]
-            stats.append((np.mean(vals), np.std(vals)) if vals else (0.0, 0.0))
-        top = max((m + s for m, s in stats), default=1.0) or 1.0
+            stats.append((np.mean(vals), np.std(vals)) if vals else None)
+        top = max((m + s for m, s in filter(None, stats)), default=1.0) or 1.0
         cv2.putText(canvas, f"{title} {'(higher better)' if up else '(lower better)'}", (x0 + 8, 18),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
         bw = (pw - 2 * margin) // len(names)
-        for i, ((m, s), name) in enumerate(zip(stats, names)):
-            h = int((ph - 2 * margin - 20) * m / top)
+        for i, (stat, name) in enumerate(zip(stats, names)):
             bx = x0 + margin + i * bw
+            label_y = ph - margin + (12 if i % 2 == 0 else 24)  # alternate rows so labels don't collide
+            cv2.putText(canvas, name.replace("no_", "-"), (bx + 1, label_y), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
+                        (0, 0, 0), 1, cv2.LINE_AA)
+            if stat is None:  # the variant has no such output (e.g. no layout stage)
+                cv2.putText(canvas, "n/a", (bx + 2, ph - margin - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (0, 0, 0), 1,
+                            cv2.LINE_AA)
+                continue
+            m, s = stat
+            h = int((ph - 2 * margin - 20) * m / top)
             cv2.rectangle(canvas, (bx + 2, ph - margin - h), (bx + bw - 2, ph - margin), colours[i], -1)
             e = int((ph - 2 * margin - 20) * s / top)
             cx = bx + bw // 2
             cv2.line(canvas, (cx, ph - margin - h - e), (cx, ph - margin - h + e), (0, 0, 0), 1)
             cv2.putText(canvas, f"{m:.2f}", (bx + 2, ph - margin - h - e - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
                         (0, 0, 0), 1, cv2.LINE_AA)
-            label = name.replace("no_", "-")
-            cv2.putText(canvas, label, (bx + 1, ph - margin + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (0, 0, 0), 1,
-                        cv2.LINE_AA)
     cv2.imwrite(str(path), canvas)
 
 

@@ -27,7 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import labels, pose
 from .errors import ClothflowError
-from .infer import image_tensor, mask_from_white
+from .infer import image_tensor, label_tensor, mask_from_white, mask_tensor
 from .models.pipeline import ClothFlowPipeline
 from .visualize import to_uint8
 
@@ -228,8 +228,7 @@ def _person_tensors(pipe: ClothFlowPipeline, person: PersonInput, need_pose: boo
     if person.parse is None or (need_pose and person.keypoints is None):
         raise ClothflowError(f"{person.name}: its parsing and pose are unknown; upload it again")
     size = pipe.config.size
-    parse = cv2.resize(person.parse, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    tensors = [image_tensor(person.image, size), torch.from_numpy(parse.astype(np.int64)).unsqueeze(0)]
+    tensors = [image_tensor(person.image, size), label_tensor(person.parse, size)]
     if need_pose:
         kps = pose.scale_keypoints(person.keypoints, person.image.shape[:2], size)
         tensors.append(torch.from_numpy(kps).unsqueeze(0))
@@ -248,10 +247,9 @@ def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: Garm
         raise ClothflowError("pick or upload a person and a garment first")
     size = pipe.config.size
     mask = mask_from_white(garment.image) if garment.mask is None else garment.mask
-    mask = cv2.resize(mask.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     with torch.inference_mode():
         out = pipe.tryon(*_person_tensors(pipe, person, need_pose=True), image_tensor(garment.image, size),
-                         torch.from_numpy(mask)[None, None])
+                         mask_tensor(mask, size))
     layout = labels.colourise(out.layout[0].numpy())
     warped = to_uint8(out.flow.warped_cloth[0] * out.flow.warped_mask[0] + (1 - out.flow.warped_mask[0]))
     return TryonView(to_display(to_uint8(out.image[0])), to_display(layout, nearest=True), to_display(warped))

@@ -22,6 +22,18 @@ def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(resized).permute(2, 0, 1).float().div(127.5).sub(1).unsqueeze(0)
 
 
+def label_tensor(labels_map: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """H x W label ids -> 1 x h x w int64, resized (nearest) to ``size``."""
+    small = cv2.resize(labels_map, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return torch.from_numpy(small.astype(np.int64)).unsqueeze(0)
+
+
+def mask_tensor(mask: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """H x W mask -> 1 x 1 x h x w float32, resized (nearest) to ``size``."""
+    small = cv2.resize(mask.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return torch.from_numpy(small)[None, None]
+
+
 def transfer_files(
     pipe: ClothFlowPipeline,
     source: str | Path,
@@ -53,13 +65,8 @@ def transfer_files(
     kps = read_keypoints(target_pose)
     size = pipe.config.size
     kps = pose.scale_keypoints(kps, pose_frame or image.shape[:2], size)
-    parse_small = cv2.resize(parse, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     with torch.inference_mode():
-        return pipe.transfer(
-            image_tensor(image, size),
-            torch.from_numpy(parse_small.astype(np.int64)).unsqueeze(0),
-            torch.from_numpy(kps).unsqueeze(0),
-        )
+        return pipe.transfer(image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
 
 
 def mask_from_white(cloth: np.ndarray, threshold: int = 240) -> np.ndarray:
@@ -127,13 +134,11 @@ def tryon_files(
         raise ClothflowError("the garment mask is empty (no garment found)", cloth_mask or cloth)
     size = pipe.config.size
     kps = pose.scale_keypoints(person_kps, image.shape[:2], size)
-    parse_small = cv2.resize(labels_map, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    mask_small = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     with torch.inference_mode():
         return pipe.tryon(
             image_tensor(image, size),
-            torch.from_numpy(parse_small.astype(np.int64)).unsqueeze(0),
+            label_tensor(labels_map, size),
             torch.from_numpy(kps).unsqueeze(0),
             image_tensor(garment, size),
-            torch.from_numpy(mask_small)[None, None],
+            mask_tensor(mask, size),
         )

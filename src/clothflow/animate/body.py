@@ -1,0 +1,286 @@
+"""Animate one photo of a person: the pose-transfer pipeline driven frame by frame.
+
+Per driving frame: retarget the pose to the source's skeleton, smooth it (One-Euro), then
+run the three stages for the new pose. What does not change between frames is computed once
+(:class:`SourceEncoding`): the source image and classes as tensors, its cloth and mask, its
+layout one-hot and the flow network's source feature pyramid. Only the target side (the
+pose heatmaps, the layout and the target pyramid) is computed per frame.
+
+Temporal reuse (``AnimateConfig.temporal_reuse``) carries the previous frame over where the
+pose moved little. A per-pixel stillness weight ``g`` in [0, ``reuse_strength``] is
+``reuse_strength * exp(-(m / still_motion)^2)``, where ``m`` is the keypoint motion
+between the two frames spread over the image (Gaussian-weighted mean over keypoints and bone
+midpoints, so every pixel takes the motion of the body part nearest to it). Then
+
+- the layout probabilities, ``p_t = g p_{t-1} + (1 - g) p_t`` (no flicker of class edges),
+- the flow, ``F_t = g F_{t-1} + (1 - g) F_t`` (the cloth does not shimmer),
+- the output, ``I_t = g I_{t-1} + (1 - g) I_t``.
+
+Where the body moves, ``g`` is ~0 and the frame is the pipeline's own result.
+
+Example:
+    >>> import numpy as np, torch
+    >>> from clothflow.config import preset
+    >>> from clothflow.models.pipeline import ClothFlowPipeline
+    >>> from clothflow.data.synthetic_motion import motion_sequence
+    >>> pipe = ClothFlowPipeline(preset("tiny")).eval()
+    >>> seq = motion_sequence("walk", frames=2, size=(64, 44))
+    >>> src = encode_source(pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
+    >>> frames = list(BodyAnimator(pipe, src, fps=25).run(seq.keypoints()))
+    >>> len(frames), tuple(frames[0].image.shape)
+    (2, (1, 3, 64, 44))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from clothflow.animate.retarget import OneEuroConfig, OneEuroFilter, RetargetConfig, Retargeter, neck_of
+from clothflow.data import labels
+from clothflow.data.pose import LIMBS, NUM_KEYPOINTS, visible
+from clothflow.errors import ClothflowError
+from clothflow.infer import image_tensor, label_tensor
+from clothflow.models.blocks import pad_to_multiple
+from clothflow.models.flow import FlowNet, FlowOutput
+from clothflow.models.pipeline import ClothFlowPipeline, PoseInputs
+from clothflow.models.warp import upflow, warp
+
+
+@dataclass(frozen=True)
+class AnimateConfig:
+    """Options of body animation.
+
+    Attributes:
+        temporal_reuse: carry the previous frame's layout, flow and image over where the pose
+            moved little (see the module notes); False: every frame on its own.
+        reuse_strength: the largest weight of the previous frame (at zero motion), in [0, 1).
+        still_motion: keypoint motion, in torso lengths per frame, at which the weight has
+            fallen to 1/e of ``reuse_strength``.
+        smooth: One-Euro smoothing of the retargeted keypoints.
+        smoothing: the filter's parameters.
+        retarget: how driving poses map to the source skeleton.
+    """
+
+    temporal_reuse: bool = True
+    reuse_strength: float = 0.6
+    still_motion: float = 0.03
+    smooth: bool = True
+    smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
+    retarget: RetargetConfig = field(default_factory=RetargetConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.reuse_strength < 1.0:
+            raise ValueError(f"reuse_strength must be in [0, 1), got {self.reuse_strength}")
+        if self.still_motion <= 0:
+            raise ValueError(f"still_motion must be positive, got {self.still_motion}")
+
+
+@dataclass
+class SourceEncoding:
+    """What the pipeline needs of the source, computed once.
+
+    Attributes:
+        image: 1 x 3 x H x W in [-1, 1] at the model size.
+        classes: 1 x H x W model classes.
+        keypoints: 18 x 2 float32 source keypoints in model pixels (-1 missing).
+        cloth, mask: 1 x 3 x H x W source cloth and 1 x 1 x H x W its mask.
+        features: the flow network's source pyramid (fine -> coarse), or None when the
+            variant has no :class:`FlowNet` to cache it for.
+    """
+
+    image: torch.Tensor
+    classes: torch.Tensor
+    keypoints: np.ndarray
+    cloth: torch.Tensor
+    mask: torch.Tensor
+    features: list[torch.Tensor] | None
+
+
+@dataclass
+class AnimatedFrame:
+    """One output frame.
+
+    Attributes:
+        image: 1 x 3 x H x W in [-1, 1].
+        keypoints: 18 x 2 float32 pose it was rendered for (model pixels, -1 missing).
+        flow: 1 x 2 x H x W flow to the source (pixels).
+        stillness: 1 x 1 x H x W weight of the previous frame that was used (zeros without reuse).
+    """
+
+    image: torch.Tensor
+    keypoints: np.ndarray
+    flow: torch.Tensor
+    stillness: torch.Tensor
+
+
+@torch.inference_mode()
+def encode_source(pipe: ClothFlowPipeline, image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray) -> SourceEncoding:
+    """Encode the source once.
+
+    Args:
+        pipe: a pose-transfer pipeline.
+        image: H x W x 3 uint8 RGB source photo (any size; resized to the model's).
+        parse: H x W LIP ids of the photo.
+        keypoints: 18 x 2 keypoints in photo pixels (-1 missing).
+
+    Raises:
+        ClothflowError: a try-on or dense pipeline (no target IUV while animating).
+    """
+    cfg = pipe.config
+    if cfg.task != "transfer":
+        raise ClothflowError("animation needs a pose-transfer model; this one was trained for try-on")
+    if cfg.dense:
+        raise ClothflowError("the dense variant needs DensePose maps of every target frame; animate with another model")
+    size = cfg.size
+    img = image_tensor(np.asarray(image, np.uint8), size)
+    classes = labels.to_groups(label_tensor(np.asarray(parse), size))
+    kps = np.asarray(keypoints, np.float32)
+    present = visible(kps)
+    scaled = np.where(present[:, None], kps * [size[1] / image.shape[1], size[0] / image.shape[0]], -1.0).astype(np.float32)
+    cloth, mask = pipe.source_cloth(img, classes)
+    feats = None
+    if isinstance(pipe.flow, FlowNet):
+        source = pad_to_multiple(torch.cat([cloth, mask, labels.one_hot(classes)], 1), pipe.flow.size_multiple)
+        feats = pipe.flow.source_encoder(source)
+    return SourceEncoding(img, classes, scaled, cloth, mask, feats)
+
+
+def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: torch.Tensor, size: tuple[int, int]) -> FlowOutput:
+    """:meth:`FlowNet.forward` with the source pyramid given (computed once per source).
+
+    Args:
+        net: the flow network.
+        src_feats: its source pyramid of the padded source, fine -> coarse.
+        target: 1 x (C + E_t) x H x W target-side input (unpadded).
+        size: (H, W) of the unpadded images.
+
+    Returns:
+        Per-level flows and the full-size flow (``warped_*`` are left for the caller: None).
+    """
+    tgt_feats = net.target_encoder(pad_to_multiple(target, net.size_multiple))
+    flows: list[torch.Tensor] = []
+    flow = None
+    for s, t, estimate in zip(reversed(src_feats), reversed(tgt_feats), reversed(net.estimators)):
+        if flow is None:
+            flow = estimate(torch.cat([s, t], dim=1))
+        else:
+            up = upflow(flow)
+            flow = up + estimate(torch.cat([warp(s, up), t], dim=1))
+        flows.append(flow)
+    full = upflow(flows[-1], net.finest_factor)[..., : size[0], : size[1]]
+    return FlowOutput(flows=flows, flow=full, warped_cloth=None, warped_mask=None)
+
+
+def motion_map(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma: float) -> torch.Tensor:
+    """Per-pixel body motion between two poses: 1 x 1 x H x W pixels per frame.
+
+    Keypoints and bone midpoints present in both poses carry their displacement; each pixel
+    takes the Gaussian-weighted (``sigma`` pixels) mean, normalised, so far from the body it is
+    the motion of the nearest part. A point present in only one pose counts as moving by
+    ``10 * sigma``. Without any point in common, the map is ``inf`` everywhere.
+    """
+    both = visible(prev) & visible(cur)
+    pts, moves = [], []
+    for k in range(NUM_KEYPOINTS):
+        if both[k]:
+            pts.append(cur[k])
+            moves.append(float(np.linalg.norm(cur[k] - prev[k])))
+        elif visible(prev[k]) != visible(cur[k]):
+            pts.append(cur[k] if visible(cur[k]) else prev[k])
+            moves.append(10.0 * sigma)
+    for a, b in LIMBS:
+        if both[a] and both[b]:
+            pts.append((cur[a] + cur[b]) / 2)
+            moves.append(float(np.linalg.norm((cur[a] + cur[b]) / 2 - (prev[a] + prev[b]) / 2)))
+    h, w = size
+    if not pts:
+        return torch.full((1, 1, h, w), float("inf"))
+    p = torch.tensor(np.asarray(pts), dtype=torch.float32)
+    m = torch.tensor(moves, dtype=torch.float32)
+    ys = torch.arange(h, dtype=torch.float32).view(1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32).view(1, 1, w)
+    d2 = (xs - p[:, 0, None, None]) ** 2 + (ys - p[:, 1, None, None]) ** 2  # P x H x W
+    logits = -d2 / (2 * sigma**2)
+    weights = torch.softmax(logits, dim=0)  # normalised per pixel, stable far from every point
+    return (weights * m[:, None, None]).sum(0)[None, None]
+
+
+class BodyAnimator:
+    """Drive an encoded source with a sequence of poses.
+
+    Args:
+        pipe: the pose-transfer pipeline (eval mode).
+        source: :func:`encode_source` of the photo.
+        fps: frame rate of the driving sequence (for the One-Euro filter).
+        config: options.
+    """
+
+    def __init__(self, pipe: ClothFlowPipeline, source: SourceEncoding, fps: float, config: AnimateConfig = AnimateConfig()) -> None:
+        self.pipe = pipe
+        self.source = source
+        self.fps = float(fps)
+        self.config = config
+        self.size = tuple(pipe.config.size)
+        self.retargeter: Retargeter | None = None
+        self.filter: OneEuroFilter | None = None
+        self.prev: dict[str, torch.Tensor | np.ndarray] | None = None
+        self.src_onehot = labels.one_hot(source.classes)
+
+    def pose_for(self, driving: np.ndarray) -> np.ndarray:
+        """Retarget (and smooth) one driving pose; the source's own pose until a usable first frame."""
+        if self.retargeter is None:
+            if neck_of(driving) is None or not visible(np.asarray(driving)[[8, 11]]).any():
+                return self.source.keypoints.copy()
+            self.retargeter = Retargeter(self.source.keypoints, driving, self.config.retarget)
+            self.filter = OneEuroFilter(self.fps, self.config.smoothing, scale=self.retargeter.source_unit)
+        kps = self.retargeter(driving)
+        return self.filter(kps) if self.config.smooth else kps
+
+    def _stillness(self, kps: np.ndarray) -> torch.Tensor:
+        h, w = self.size
+        if not self.config.temporal_reuse or self.prev is None:
+            return torch.zeros(1, 1, h, w)
+        unit = self.retargeter.source_unit if self.retargeter is not None else h / 4
+        motion = motion_map(self.prev["keypoints"], kps, self.size, sigma=0.25 * unit) / unit
+        return self.config.reuse_strength * torch.exp(-((motion / self.config.still_motion) ** 2))
+
+    @torch.inference_mode()
+    def step(self, driving: np.ndarray) -> AnimatedFrame:
+        """Render the source in the pose of one driving frame (18 x 2, driving pixels, -1 missing)."""
+        pipe, src = self.pipe, self.source
+        kps = self.pose_for(np.asarray(driving, np.float32))
+        g = self._stillness(kps)
+        x = PoseInputs(src.image, src.classes, pipe.pose_maps(torch.from_numpy(kps)[None], self.size))
+        classes, probs = None, None
+        if pipe.layout is not None:
+            probs = torch.softmax(pipe.predict_layout(x), 1)
+            if self.prev is not None and self.config.temporal_reuse:
+                probs = g * self.prev["probs"] + (1 - g) * probs
+            classes = probs.argmax(1)
+        if src.features is not None:
+            tgt = labels.one_hot(classes) if classes is not None else torch.zeros_like(self.src_onehot)
+            if not pipe.config.use_layout:
+                tgt = torch.cat([tgt, x.tgt_maps], 1)
+            flow = cascade_from_features(pipe.flow, src.features, tgt, self.size).flow
+        else:
+            flow = pipe.estimate_flow(x, classes).flow
+        if self.prev is not None and self.config.temporal_reuse:
+            flow = g * self.prev["flow"] + (1 - g) * flow
+        moved = FlowOutput(flows=[flow], flow=flow, warped_cloth=warp(src.cloth, flow), warped_mask=warp(src.mask, flow))
+        image = pipe.render_output(x, moved, classes).image
+        if self.prev is not None and self.config.temporal_reuse:
+            image = g * self.prev["image"] + (1 - g) * image
+        self.prev = {"keypoints": kps, "probs": probs, "flow": flow, "image": image}
+        return AnimatedFrame(image=image, keypoints=kps, flow=flow, stillness=g)
+
+    def run(self, poses: Iterable[np.ndarray]) -> Iterator[AnimatedFrame]:
+        """:meth:`step` over a sequence of driving poses, lazily."""
+        for driving in poses:
+            yield self.step(driving)
+
+
+__all__ = ["AnimateConfig", "AnimatedFrame", "BodyAnimator", "SourceEncoding", "cascade_from_features", "encode_source", "motion_map"]

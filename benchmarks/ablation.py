@@ -58,14 +58,19 @@ def held_out_sets(size, eval_pairs: int, real_poses: Path | None) -> dict:
     return sets
 
 
-def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict) -> dict:
-    result_file = out / "runs" / f"{variant}-seed{seed}.json"
+def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None, tag: str | None = None) -> dict:
+    """Train one variant of ``base`` (default: ``preset(args.preset)``) for one seed and evaluate it.
+
+    The run and its metrics are kept under ``out/runs/<tag or variant>-seed<seed>`` and reused.
+    """
+    name = tag or variant
+    result_file = out / "runs" / f"{name}-seed{seed}.json"
     if result_file.is_file():
         return json.loads(result_file.read_text())
-    run = out / "runs" / f"{variant}-seed{seed}"
+    run = out / "runs" / f"{name}-seed{seed}"
     pipe_cfg, train_cfg = apply_variant(
         variant,
-        preset(args.preset),
+        base if base is not None else preset(args.preset),
         TrainConfig(steps=args.steps, batch_size=args.batch_size, num_pairs=args.train_pairs, seed=seed,
                     checkpoint_every=args.steps),
     )
@@ -76,6 +81,8 @@ def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict) -> dict:
         pipe = train(run, pipe_cfg, train_cfg, progress=False)
     seconds = time.monotonic() - started
     record = {"variant": variant, "seed": seed, "train_seconds": round(seconds, 1)}
+    if tag:
+        record["tag"] = tag
     for name, dataset in eval_sets.items():
         record[name], _ = evaluate(pipe, dataset)
     result_file.write_text(json.dumps(record, indent=2))

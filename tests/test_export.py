@@ -26,9 +26,10 @@ def _trained_like(cfg) -> ClothFlowPipeline:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["transfer", "tryon"])
-def test_onnx_matches_torch_with_dynamic_batch(tmp_path, task):
-    cfg = apply_overrides(preset("tiny", task=task), NARROW)
+@pytest.mark.parametrize("task, sets", [("transfer", []), ("tryon", []),
+                                        ("transfer", ["layout.scale=2", "render.scale=2"])])  # the fast preset's half-resolution U-Nets
+def test_onnx_matches_torch_with_dynamic_batch(tmp_path, task, sets):
+    cfg = apply_overrides(preset("tiny", task=task), NARROW + sets)
     pipe = _trained_like(cfg)
     path = export_onnx(pipe, tmp_path / "model.onnx")  # traced at batch 1
     onnx_pipe = OnnxPipeline(path, threads=1)

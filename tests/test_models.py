@@ -60,6 +60,26 @@ def test_unet_any_size(norm, size):
     assert net(torch.randn(2, 5, *size)).shape == (2, 2, *size)
 
 
+@pytest.mark.parametrize("size", [(64, 44), (30, 22), (17, 9)])
+def test_unet_half_resolution_keeps_size_and_quarters_the_cost(size):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def flops(net, x):
+        with FlopCounterMode(display=False) as counter:
+            net(x)
+        return counter.get_total_flops()
+
+    torch.manual_seed(0)
+    full, half = UNet(5, 2, base_channels=4, depth=2), UNet(5, 2, base_channels=4, depth=2, scale=2)
+    x = torch.randn(2, 5, *size, requires_grad=True)
+    y = half(x)
+    assert y.shape == (2, 2, *size)
+    y.square().mean().backward()
+    assert x.grad.abs().sum() > 0  # every input pixel is pooled into the half-resolution net
+    big = torch.randn(1, 5, 64, 48)
+    assert 0.2 < flops(half, big) / flops(full, big) < 0.3
+
+
 def test_unet_rejects_bad_norm_and_channels():
     with pytest.raises(ValueError, match="norm"):
         UNet(3, 1, norm="group")

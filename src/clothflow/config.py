@@ -91,22 +91,25 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
 
     - ``paper``: 256 x 176, 64 base channels (the paper's U-Net widths), 4 flow levels.
     - ``tiny``: 64 x 44, 16 base channels, for CPU tests and the demo.
-    - ``fast``: 256 x 176 with the tiny widths (16): 11.6 GFLOP/image instead of the paper's
-      164, for CPU inference (speed measured by ``benchmarks/inference.py``; quality untested).
+    - ``fast``: 256 x 176 for CPU inference: widths 16, and the layout and render U-Nets work
+      at half resolution (``scale=2``; the layout is upsampled, the render's composition mask
+      and raw image too, while the warped cloth it blends in stays full resolution): 4.6
+      GFLOP/image instead of the paper's 164. Speed: ``benchmarks/inference.py``; quality
+      against ``paper``: ``benchmarks/fast_quality.py``.
     """
     if task not in TASKS:
         raise ClothflowError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
-    sizes = {"paper": ((256, 176), 64), "tiny": ((64, 44), 16), "fast": ((256, 176), 16)}
+    sizes = {"paper": ((256, 176), 64, 1), "tiny": ((64, 44), 16, 1), "fast": ((256, 176), 16, 2)}
     if name not in sizes:
         raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    size, base = sizes[name]
+    size, base, scale = sizes[name]
     extra = TRYON_LAYOUT_EXTRA if task == "tryon" else 0
     return PipelineConfig(
         task=task,
         size=size,
-        layout=LayoutConfig(base_channels=base, depth=4, extra_channels=extra),
+        layout=LayoutConfig(base_channels=base, depth=4, extra_channels=extra, scale=scale),
         flow=FlowConfig(base_channels=base, num_levels=4),
-        render=RenderConfig(base_channels=base, depth=4),
+        render=RenderConfig(base_channels=base, depth=4, scale=scale),
     )
 
 

@@ -119,6 +119,9 @@ class UNet(nn.Module):
         depth: number of stride-2 down-samplings (and of up-samplings).
         norm: "instance", "batch" or "none".
         max_channels: width cap; default ``8 * base_channels``.
+        scale: working resolution divisor: 2 runs the whole U-Net on the input average-pooled
+            x2 and upsamples the output bilinearly to the input size (a quarter of the
+            FLOPs, for outputs that need no pixel-level detail, such as layouts).
 
     Shape:
         - Input: N x in_channels x H x W.
@@ -133,10 +136,14 @@ class UNet(nn.Module):
         depth: int = 4,
         norm: str = "instance",
         max_channels: int | None = None,
+        scale: int = 1,
     ) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
+        if scale < 1:
+            raise ValueError(f"scale must be >= 1, got {scale}")
+        self.scale = scale
         cap = max_channels if max_channels is not None else 8 * base_channels
         widths = [min(base_channels * 2**k, cap) for k in range(depth + 1)]
         self.in_channels = in_channels
@@ -154,7 +161,11 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, self.in_channels, "UNet input")
         h, w = x.shape[-2:]
-        y = self.stem(pad_to_multiple(x, 2**self.depth))
+        multiple = 2**self.depth * self.scale
+        x = pad_to_multiple(x, multiple)
+        if self.scale > 1:
+            x = F.avg_pool2d(x, self.scale)
+        y = self.stem(x)
         skips = [y]
         for down in self.down:
             y = down(y)
@@ -162,4 +173,7 @@ class UNet(nn.Module):
         for k in reversed(range(self.depth)):
             y = self.up[k](F.interpolate(y, scale_factor=2, mode="nearest"))
             y = self.fuse[k](torch.cat([y, skips[k]], dim=1))
-        return self.head(y)[..., :h, :w]
+        y = self.head(y)
+        if self.scale > 1:
+            y = F.interpolate(y, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return y[..., :h, :w]

@@ -33,6 +33,8 @@ class LayoutConfig:
         pose_channels: target pose heatmap channels.
         extra_channels: extra input channels (0, or e.g. 3 for IUV maps in the dense variant).
         norm: "instance", "batch" or "none".
+        scale: working resolution divisor of the U-Net (2: it runs at half resolution and its
+            output is upsampled bilinearly; see :class:`~clothflow.models.blocks.UNet`).
     """
 
     base_channels: int = 64
@@ -41,6 +43,7 @@ class LayoutConfig:
     pose_channels: int = 18
     extra_channels: int = 0
     norm: str = "instance"
+    scale: int = 1
 
 
 class LayoutNet(nn.Module):
@@ -54,7 +57,7 @@ class LayoutNet(nn.Module):
         super().__init__()
         self.config = cfg
         in_ch = 3 + cfg.num_classes + cfg.pose_channels + cfg.extra_channels
-        self.unet = UNet(in_ch, cfg.num_classes, cfg.base_channels, cfg.depth, cfg.norm)
+        self.unet = UNet(in_ch, cfg.num_classes, cfg.base_channels, cfg.depth, cfg.norm, scale=cfg.scale)
 
     def forward(
         self,

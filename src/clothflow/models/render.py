@@ -40,6 +40,8 @@ class RenderConfig:
         pose_channels: target pose heatmap channels.
         composition: predict a mask and blend the warped cloth in; False renders directly.
         norm: "instance", "batch" or "none".
+        scale: working resolution divisor of the U-Net (2: it runs at half resolution and its
+            output is upsampled bilinearly; see :class:`~clothflow.models.blocks.UNet`).
         extra_channels: extra input channels (0, or e.g. 3 for target IUV in the dense variant).
     """
 
@@ -49,6 +51,7 @@ class RenderConfig:
     pose_channels: int = 18
     composition: bool = True
     norm: str = "instance"
+    scale: int = 1
     extra_channels: int = 0
 
 
@@ -88,7 +91,7 @@ class RenderNet(nn.Module):
         super().__init__()
         self.config = cfg
         in_ch = 3 + 1 + cfg.num_classes + cfg.pose_channels + 3 + cfg.extra_channels
-        self.unet = UNet(in_ch, 3 + int(cfg.composition), cfg.base_channels, cfg.depth, cfg.norm)
+        self.unet = UNet(in_ch, 3 + int(cfg.composition), cfg.base_channels, cfg.depth, cfg.norm, scale=cfg.scale)
 
     def forward(
         self,

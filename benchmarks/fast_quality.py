@@ -1,0 +1,85 @@
+"""Does the ``fast`` preset lose quality against ``paper``? Both trained alike, scored alike.
+
+    python benchmarks/fast_quality.py --out fast-quality/ [--size 64x44] [--steps 150]
+        [--batch-size 8] [--seeds 0 1 2]
+
+Trains the ``paper`` and the ``fast`` architectures (their widths, depths and working scales)
+for the same number of steps per stage, on the same synthetic training set, at the same image
+size (default: the evaluation benchmark's 64 x 44, see ``benchmarks/ablation.py``; give
+``--size 256x176`` with a GPU for the presets' own size), and scores both on the same held-out
+synthetic pairs. Prints a table (mean +- std over seeds) of final SSIM and flow EPE with the
+fast preset's loss against paper, and whether it stays within the targets: at most 0.01 SSIM
+and at most 10% flow EPE. Runs are kept in ``out/runs`` and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ablation import held_out_sets, run_one  # benchmarks/ablation.py, beside this script
+from clothflow.config import parse_size, preset
+
+MAX_SSIM_LOSS = 0.01
+MAX_EPE_LOSS = 0.10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("fast-quality"))
+    parser.add_argument("--size", type=parse_size, default=(64, 44))
+    parser.add_argument("--steps", type=int, default=150, help="steps per stage")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--train-pairs", type=int, default=2000)
+    parser.add_argument("--eval-pairs", type=int, default=64)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    args.real_poses = None
+    torch.set_num_threads(args.threads)
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    eval_sets = held_out_sets(args.size, args.eval_pairs, None)
+    results: dict[str, list[dict]] = {"paper": [], "fast": []}
+    for seed in args.seeds:
+        for name in results:
+            base = preset(name)
+            base.size = args.size
+            record = run_one(args.out, "full", seed, args, eval_sets, base=base, tag=name)
+            m = record["synthetic"]
+            results[name].append(m)
+            print(f"{name:>6} seed {seed}: SSIM {m['final_ssim']:.3f}  EPE {m['flow_epe']['clothflow']:.2f} px"
+                  f"  ({record['train_seconds']:.0f} s training)", flush=True)
+
+    def stat(name: str, key) -> tuple[float, float]:
+        values = [key(m) for m in results[name]]
+        return float(np.mean(values)), float(np.std(values))
+
+    ssim = {n: stat(n, lambda m: m["final_ssim"]) for n in results}
+    epe = {n: stat(n, lambda m: m["flow_epe"]["clothflow"]) for n in results}
+    ssim_loss = ssim["paper"][0] - ssim["fast"][0]
+    epe_loss = epe["fast"][0] / epe["paper"][0] - 1
+    h, w = args.size
+    lines = [
+        f"{h} x {w}, {args.steps} steps per stage, batch {args.batch_size}, {args.eval_pairs} held-out synthetic "
+        f"pairs, seeds {args.seeds} (mean ± std)",
+        "",
+        "| preset | final SSIM ↑ | flow EPE (px) ↓ |",
+        "|---|---|---|",
+        *(f"| {n} | {ssim[n][0]:.3f} ± {ssim[n][1]:.3f} | {epe[n][0]:.2f} ± {epe[n][1]:.2f} |" for n in results),
+        "",
+        f"fast vs paper: SSIM {-ssim_loss:+.3f} (target: loss at most {MAX_SSIM_LOSS}) "
+        f"{'met' if ssim_loss <= MAX_SSIM_LOSS else 'NOT met'}; "
+        f"EPE {epe_loss:+.1%} (target: at most +{MAX_EPE_LOSS:.0%}) {'met' if epe_loss <= MAX_EPE_LOSS else 'NOT met'}",
+    ]
+    text = "\n".join(lines)
+    (args.out / "fast_quality.md").write_text(text + "\n")
+    (args.out / "fast_quality.json").write_text(json.dumps(results, indent=2))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import ClothflowError
+from .finet.cli import add_inpaint_parser
 from .ioutils import writable_dir
 
 log = logging.getLogger("clothflow")
@@ -73,7 +74,8 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train the stages of ClothFlow")
     p.add_argument("--stage", choices=["layout", "flow", "render", "all"], default="all")
     p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
-    p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
+    p.add_argument("--task", choices=["transfer", "tryon", "inpaint"], default="transfer",
+                   help="pose transfer, try-on, or inpaint (FiNet fashion inpainting)")
     p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44) or paper (256x176)")
     p.add_argument("--variant", default="full", help="the paper's ablations: full, no_layout, no_flow, tps, "
                    "no_cascade, no_style, dense")
@@ -106,6 +108,10 @@ def _train_processes(nproc: int, *args, **kwargs) -> bool:
 
 
 def _run_train(args) -> None:
+    if args.task == "inpaint":
+        from .finet.cli import run_train_inpaint
+
+        return run_train_inpaint(args)
     import json
 
     from .config import apply_overrides, preset
@@ -379,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve):
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
+                add_inpaint_parser):
         add(sub)
     return parser
 

@@ -24,8 +24,7 @@ from typing import Any
 
 from ..config import _from_dict
 from ..errors import ClothflowError
-
-VARIANTS: tuple[str, ...] = ("finet", "no_two_stage", "no_compat", "pix2pix_noise")
+from .names import VARIANTS
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from ..data import pose
 from ..data.labels import GROUP_NAMES, NUM_CLASSES, one_hot
 from ..errors import ClothflowError
+from .names import REGIONS
 
-REGIONS: tuple[str, ...] = ("upper", "lower", "dress")
 REGION_CLASS: tuple[int, ...] = (GROUP_NAMES.index("upper"), GROUP_NAMES.index("bottom"), GROUP_NAMES.index("dress"))
 CONTEXT_CLASSES: tuple[int, ...] = tuple(GROUP_NAMES.index(g) for g in ("upper", "dress", "bottom", "shoes"))
 FACE_HAIR: tuple[int, ...] = (GROUP_NAMES.index("hair"), GROUP_NAMES.index("face"))

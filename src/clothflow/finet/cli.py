@@ -1,0 +1,100 @@
+"""Command line of fashion inpainting: ``clothflow inpaint`` and ``clothflow train --task inpaint``.
+
+``clothflow inpaint --model RUN --erase upper|lower|dress [--samples K] --out DIR`` with either
+``--image IMG --parse PARSE.png --pose KEYPOINTS.json`` (a photo, its LIP parsing and its
+keypoints) or ``--synthetic INDEX`` (an embedded held-out synthetic outfit).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import ClothflowError
+from .names import REGIONS, VARIANTS
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_inpaint_parser(sub) -> None:
+    """Add the ``inpaint`` sub-command to an argparse sub-parser group."""
+    p = sub.add_parser("inpaint", help="fashion inpainting (FiNet): fill an erased garment with K compatible samples")
+    p.add_argument("--model", type=Path, required=True, help="an inpainting run (clothflow train --task inpaint)")
+    p.add_argument("--image", type=Path, help="a person photo (needs --parse and --pose)")
+    p.add_argument("--parse", type=Path, help="its parsing map (LIP ids PNG), same size as the photo")
+    p.add_argument("--pose", type=Path, help="its keypoints (OpenPose JSON or a JSON list of 18 [x, y])")
+    p.add_argument("--synthetic", type=_nonnegative, metavar="INDEX", help="use held-out synthetic outfit INDEX instead of a photo")
+    p.add_argument("--erase", required=True, help=f"the garment to erase and fill: {', '.join(REGIONS)}")
+    p.add_argument("--samples", type=int, default=4, help="how many samples K (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    p.add_argument("--out", type=Path, required=True, help="folder for sample_01.png ... and grid.png")
+    p.set_defaults(func=run_inpaint)
+
+
+def run_inpaint(args) -> None:
+    from .infer import file_batch, inpaint, synthetic_batch, write_samples
+    from .inputs import region_index
+    from .models import FinetModel
+
+    region_index(args.erase)  # a bad --erase fails before anything is loaded
+    if args.samples < 1:
+        raise ClothflowError(f"inpaint: --samples must be >= 1, got {args.samples}")
+    if (args.image is None) == (args.synthetic is None):
+        raise ClothflowError("inpaint: give --image IMG (with --parse and --pose) or --synthetic INDEX")
+    if args.image is not None:
+        if not args.image.is_file():
+            raise ClothflowError("image not found", args.image)
+        if args.parse is None or args.pose is None:
+            raise ClothflowError("inpaint: a photo needs its parsing (--parse PARSE.png) and keypoints (--pose KEYPOINTS.json)")
+        for path in (args.parse, args.pose):
+            if not path.is_file():
+                raise ClothflowError("file not found", path)
+    model = FinetModel.from_pretrained(args.model)
+    size = model.config.size
+    if args.image is not None:
+        batch = file_batch(args.image, args.parse, args.pose, args.erase, size)
+    else:
+        batch = synthetic_batch(args.synthetic, args.erase, size)
+    outputs = inpaint(model, batch, args.samples, args.seed)
+    paths = write_samples(args.out, batch, outputs, truth=args.synthetic is not None)
+    print(f"wrote {len(outputs)} samples and {paths[-1]}")
+
+
+def run_train_inpaint(args) -> None:
+    """``clothflow train --task inpaint``: --variant, --steps, --batch-size, --minutes, --seed, --out / --resume."""
+    from ..config import apply_overrides
+    from .config import FinetConfig, FinetTrainConfig
+    from ..ioutils import writable_dir
+    from .train import _read_run, train_inpaint
+
+    if (args.out is None) == (args.resume is None):
+        raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
+    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes, "seed": args.seed}
+    flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    model_sets = [s[len("model."):] for s in args.set if s.startswith("model.")]
+    train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
+    if len(model_sets) + len(train_sets) != len(args.set):
+        raise ClothflowError("train --task inpaint: --set takes model.FIELD=VALUE or train.FIELD=VALUE")
+    if args.resume is not None:
+        if model_sets:
+            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
+        _, stored = _read_run(args.resume)
+        train_inpaint(args.resume, train_cfg=apply_overrides(stored, flag_sets + train_sets), resume=True)
+        print(f"run resumed and finished: {args.resume}")
+        return
+    variant = "finet" if args.variant == "full" else args.variant
+    if variant not in VARIANTS:
+        raise ClothflowError(f"unknown inpainting variant {variant!r}; choose one of: {', '.join(VARIANTS)}")
+    model_cfg = apply_overrides(replace(FinetConfig(), variant=variant), model_sets)
+    train_cfg = apply_overrides(FinetTrainConfig(), flag_sets + train_sets)
+    train_inpaint(writable_dir(args.out), model_cfg, train_cfg)
+    print(f"trained inpainting model saved in {args.out} (use it with clothflow inpaint --model {args.out})")

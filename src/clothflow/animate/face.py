@@ -29,8 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from clothflow.animate.face_fill import close_eyes, eyelid_image, lash_colour, open_mouth, region_masks
-from clothflow.animate.face_landmarks import CONTROL, FACE_OVAL, FaceLandmarker, face_size
+from clothflow.animate.face_fill import (
+    REGIONS, blend, bounding_box, draw_lashes, eyelid_image, lash_colour, opening_shifts, region_masks, shifted,
+    show_interior,
+)
+from clothflow.animate.face_landmarks import (
+    CONTROL, EYES, FACE_OVAL, FaceLandmarker, eye_contour, face_size, inner_mouth_contour,
+)
 from clothflow.animate.face_motion import MotionConfig, transfer_motion
 from clothflow.animate.face_warp import backward_map, border_anchors, remap, ring_anchors
 from clothflow.errors import ClothflowError
@@ -42,8 +47,12 @@ class FaceAnimateConfig:
 
     Attributes:
         motion: how driving motion is carried over (head motion on/off, eye openness).
-        grid_step: spacing in pixels of the grid the spline is evaluated on; None picks
-            1/24 of the source face's width, between 2 and 16.
+        grid_step: spacing in pixels of the grid the spline is evaluated on over the face;
+            None picks 1/24 of the source face's width, between 2 and 16. The rest of the
+            image uses four times that.
+        lid_floor: the warp closes lids to at most this fraction of the source's lid gap
+            (a spline folding a lid fully onto the other tears the skin around it); the rest
+            of the closing is covered by painted eyelids.
         regularization: thin-plate-spline smoothing (in coordinates over the image's longer
             side); 0 interpolates the landmarks exactly.
         anchor_ring: fixed anchors on an ellipse this many times the face oval's size keep
@@ -56,6 +65,7 @@ class FaceAnimateConfig:
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     grid_step: int | None = None
+    lid_floor: float = 0.4
     regularization: float = 1e-5
     anchor_ring: float = 2.0
     fill_eyes: bool = True
@@ -66,6 +76,8 @@ class FaceAnimateConfig:
     def __post_init__(self) -> None:
         if self.grid_step is not None and self.grid_step < 1:
             raise ClothflowError(f"grid_step must be >= 1 pixel, got {self.grid_step}")
+        if not 0.0 <= self.lid_floor <= 1.0:
+            raise ClothflowError(f"lid_floor must be in [0, 1], got {self.lid_floor}")
         if self.regularization < 0:
             raise ClothflowError(f"regularization must be >= 0, got {self.regularization}")
         if self.anchor_ring != 0 and self.anchor_ring <= 1.0:
@@ -122,16 +134,34 @@ class FaceAnimator:
             )
         self.landmarks = landmarks.astype(np.float64)
         self.size = self.source.shape[:2]
-        width = face_size(self.landmarks)
-        self.grid_step = self.config.grid_step or int(np.clip(round(width / 24), 2, 16))
+        self.face_width = face_size(self.landmarks)
+        self.grid_step = self.config.grid_step or int(np.clip(round(self.face_width / 24), 2, 16))
         anchors = [border_anchors(self.size)]
         if self.config.anchor_ring > 0:
             anchors.append(ring_anchors(self.landmarks, FACE_OVAL, self.config.anchor_ring))
         self._anchors = np.concatenate(anchors)
         self._control = list(CONTROL)
+        self._openings = list(dict.fromkeys(eye_contour(0) + eye_contour(1) + inner_mouth_contour()))
         self._lids = eyelid_image(self.source, self.landmarks).astype(np.float32)
         self._regions = region_masks(self.landmarks, self.size)
+        self._source_f = self.source.astype(np.float32)
         self._lash = lash_colour(self.source, self.landmarks)
+
+    def warp_target(self, target: np.ndarray) -> np.ndarray:
+        """The landmarks the warp follows: ``target`` with lids kept ``lid_floor`` apart (N x 2)."""
+        out = np.array(target, np.float64)
+        src = self.landmarks
+        for (outer, inner), pairs in EYES:
+            # the source's lid gaps, rotated and scaled as the eye's corner-to-corner axis is
+            a, b = src[inner] - src[outer], out[inner] - out[outer]
+            scale = np.linalg.norm(b) / max(np.linalg.norm(a), 1e-6)
+            ang = np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0])
+            rot = scale * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+            for upper, lower in pairs:
+                floor = rot @ (src[upper] - src[lower]) * self.config.lid_floor
+                if np.linalg.norm(out[upper] - out[lower]) < np.linalg.norm(floor):
+                    out[upper] = out[lower] + floor
+        return out
 
     def render(self, target: np.ndarray) -> np.ndarray:
         """The source with its landmarks moved to ``target``.
@@ -142,20 +172,40 @@ class FaceAnimator:
         Returns:
             H x W x 3 uint8 RGB, the source's size.
         """
+        cfg = self.config
         target = np.asarray(target, np.float64)
-        ctrl_t = np.concatenate([target[self._control], self._anchors])
+        follow = self.warp_target(target)
+        ctrl_t = np.concatenate([follow[self._control], self._anchors])
         ctrl_s = np.concatenate([self.landmarks[self._control], self._anchors])
-        map_x, map_y = backward_map(ctrl_t, ctrl_s, self.size, self.grid_step, self.config.regularization)
-        out = remap(self.source, map_x, map_y).astype(np.float32)
-        if self.config.fill_eyes or self.config.fill_mouth:
-            warped = remap(self._regions, map_x, map_y)
-            wanted = region_masks(target, self.size)
-            if self.config.fill_eyes:
-                lids = remap(self._lids, map_x, map_y)
-                close_eyes(out, lids, warped[..., 0], wanted[..., 0], self.landmarks, target, self._lash)
-            if self.config.fill_mouth:
-                open_mouth(out, warped[..., 1], wanted[..., 1], self.config.mouth_colour)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        face = bounding_box(np.concatenate([target[list(FACE_OVAL)], self.landmarks[list(FACE_OVAL)]]), self.size, 0.25 * self.face_width)
+        map_x, map_y = backward_map(
+            ctrl_t, ctrl_s, self.size, 4 * self.grid_step, cfg.regularization,
+            fine_box=(face.x0, face.y0, face.x1, face.y1), fine_step=self.grid_step,
+        )
+        out = remap(self.source, map_x, map_y)
+        if not (cfg.fill_eyes or cfg.fill_mouth):
+            return out
+        ids = self._openings
+        box = bounding_box(np.concatenate([target[ids], self.landmarks[ids]]), self.size, 0.1 * self.face_width)
+        rows, cols = box.slices
+        part = out[rows, cols].astype(np.float32)
+        warped = remap(self._regions, map_x[rows, cols], map_y[rows, cols])
+        wanted = region_masks(target - box.offset, box.size)
+        moves = opening_shifts(self.landmarks, target)
+        for k in range(REGIONS):
+            if k < 2 and not cfg.fill_eyes or k == 2 and not cfg.fill_mouth:
+                continue
+            if k < 2:  # lids cover what the warp brings of an eye that the target shows shut
+                cover = np.clip(warped[..., k] - wanted[..., k], 0.0, 1.0)
+                if cover.max() > 0:
+                    blend(part, remap(self._lids, map_x[rows, cols], map_y[rows, cols]), cover)
+            interior = shifted(self._source_f, moves[k], box)
+            interior_mask = shifted(self._regions[..., k], moves[k], box)
+            show_interior(part, interior, interior_mask, wanted[..., k], cfg.mouth_colour if k == 2 else None)
+        if cfg.fill_eyes:
+            draw_lashes(part, self.landmarks - box.offset, target - box.offset, self._lash)
+        out[rows, cols] = np.clip(part + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 def animate_face(

@@ -2,9 +2,9 @@
 
 For each output pixel the map says where in the source image to sample (target -> source, as
 every flow in the project). The spline interpolates the control points exactly (up to a small
-regularisation, which keeps it defined when two targets meet, as closed lids do), is evaluated
-on a grid every ``step`` pixels and upsampled bilinearly: the displacement is smooth, so the
-grid costs nothing visible and makes the spline's cost independent of the image size.
+regularisation, which keeps it defined when two targets meet), is evaluated on a grid every
+``step`` pixels (finer over the face) and upsampled bilinearly: the displacement is smooth, so
+the grid costs nothing visible and keeps the spline's cost nearly independent of the image size.
 
 Example:
     >>> import numpy as np
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import scipy.linalg
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,45 @@ def fit_tps(points: np.ndarray, values: np.ndarray, scale: float, regularization
     a[k + 1 :, :k] = p.T
     b = np.zeros((k + 3, 2))
     b[:k] = v
-    sol = np.linalg.solve(a, b)
+    sol = scipy.linalg.solve(a, b, assume_a="sym")  # symmetric indefinite (LDL^T)
     return ThinPlateSpline(centres=p, weights=sol[:k], affine=sol[k:], scale=float(scale))
 
 
 def eval_tps(tps: ThinPlateSpline, points: np.ndarray) -> np.ndarray:
     """The spline at M x 2 points (pixels); returns M x 2 float64 pixels."""
     q = np.asarray(points, np.float64) / tps.scale
-    d2 = ((q[:, None, :] - tps.centres[None, :, :]) ** 2).sum(-1)
+    c = tps.centres
+    d2 = np.maximum((q**2).sum(1)[:, None] + (c**2).sum(1)[None, :] - 2.0 * q @ c.T, 0.0)
     out = _kernel(d2) @ tps.weights + tps.affine[0] + q @ tps.affine[1:]
     return out * tps.scale
 
 
+def _grid_displacement(tps: ThinPlateSpline, box: tuple[int, int, int, int], step: int) -> np.ndarray:
+    """Spline displacement on the pixels of ``box`` = (x0, y0, x1, y1) (exclusive ends), from a grid every ``step`` px.
+
+    Returns:
+        (y1 - y0) x (x1 - x0) x 2 float32 displacement (pixels).
+    """
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    nx = max(2, int(np.ceil((w - 1) / step)) + 1)
+    ny = max(2, int(np.ceil((h - 1) / step)) + 1)
+    gx, gy = np.meshgrid(np.linspace(x0, x1 - 1, nx), np.linspace(y0, y1 - 1, ny))
+    grid = np.stack([gx.ravel(), gy.ravel()], 1)
+    disp = (eval_tps(tps, grid) - grid).reshape(ny, nx, 2).astype(np.float32)
+    # corner-aligned bilinear upsampling (cv2.resize would align pixel areas instead)
+    ux, uy = np.meshgrid(np.linspace(0, nx - 1, w, dtype=np.float32), np.linspace(0, ny - 1, h, dtype=np.float32))
+    return cv2.remap(disp, ux, uy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def backward_map(
-    target: np.ndarray, source: np.ndarray, size: tuple[int, int], step: int = 8, regularization: float = 1e-5
+    target: np.ndarray,
+    source: np.ndarray,
+    size: tuple[int, int],
+    step: int = 8,
+    regularization: float = 1e-5,
+    fine_box: tuple[int, int, int, int] | None = None,
+    fine_step: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sampling maps for :func:`cv2.remap` that carry ``source`` points onto ``target`` points.
 
@@ -93,24 +119,21 @@ def backward_map(
         size: (H, W) of the output.
         step: grid spacing in pixels on which the spline is evaluated.
         regularization: see :func:`fit_tps`.
+        fine_box: (x0, y0, x1, y1), exclusive ends: a region (the face) evaluated on a finer
+            grid, every ``fine_step`` pixels; the rest of the image uses ``step``.
+        fine_step: the fine grid's spacing.
 
     Returns:
         (map_x, map_y): H x W float32 source coordinates for every output pixel.
     """
     h, w = size
     tps = fit_tps(target, source, float(max(h, w)), regularization)
-    nx = int(np.ceil((w - 1) / step)) + 1
-    ny = int(np.ceil((h - 1) / step)) + 1
-    gx, gy = np.meshgrid(np.linspace(0, w - 1, nx), np.linspace(0, h - 1, ny))
-    grid = np.stack([gx.ravel(), gy.ravel()], 1)
-    disp = (eval_tps(tps, grid) - grid).reshape(ny, nx, 2).astype(np.float32)
-    # corner-aligned bilinear upsampling of the displacement (cv2.resize aligns pixel areas)
-    xs = np.linspace(0, nx - 1, w, dtype=np.float32)
-    ys = np.linspace(0, ny - 1, h, dtype=np.float32)
-    ux, uy = np.meshgrid(xs, ys)
-    full = cv2.remap(disp, ux, uy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    disp = _grid_displacement(tps, (0, 0, w, h), step)
+    if fine_box is not None and fine_step is not None:
+        x0, y0, x1, y1 = fine_box
+        disp[y0:y1, x0:x1] = _grid_displacement(tps, fine_box, fine_step)
     px, py = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return px + full[..., 0], py + full[..., 1]
+    return px + disp[..., 0], py + disp[..., 1]
 
 
 def remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from clothflow.animate.face_landmarks import (
     CONTROL, EYES, FACE_OVAL, FaceLandmarker, eye_contour, face_size, inner_mouth_contour,
 )
 from clothflow.animate.face_motion import MotionConfig, transfer_motion
-from clothflow.animate.face_warp import backward_map, border_anchors, remap, ring_anchors
+from clothflow.animate.face_warp import backward_map, border_anchors, ellipse_window, face_ellipse, remap, ring_anchors
 from clothflow.errors import ClothflowError
 
 
@@ -55,8 +55,9 @@ class FaceAnimateConfig:
             of the closing is covered by painted eyelids.
         regularization: thin-plate-spline smoothing (in coordinates over the image's longer
             side); 0 interpolates the landmarks exactly.
-        anchor_ring: fixed anchors on an ellipse this many times the face oval's size keep
-            the background still; 0 leaves only the image border fixed.
+        anchor_ring: fixed anchors on an ellipse this many times the face oval's size, and
+            a window that fades the warp out from that ellipse to 1.4 times it, keep the
+            background still; 0 leaves only the image border fixed.
         fill_eyes: paint eyelids over eyes the driving closes (else the warp only squeezes them).
         fill_mouth: paint a dark interior into a mouth the driving opens.
         mouth_colour: RGB of the mouth interior.
@@ -137,8 +138,10 @@ class FaceAnimator:
         self.face_width = face_size(self.landmarks)
         self.grid_step = self.config.grid_step or int(np.clip(round(self.face_width / 24), 2, 16))
         anchors = [border_anchors(self.size)]
+        self._window = None
         if self.config.anchor_ring > 0:
             anchors.append(ring_anchors(self.landmarks, FACE_OVAL, self.config.anchor_ring))
+            self._window = ellipse_window(self.size, *face_ellipse(self.landmarks, FACE_OVAL, self.config.anchor_ring))
         self._anchors = np.concatenate(anchors)
         self._control = list(CONTROL)
         self._openings = list(dict.fromkeys(eye_contour(0) + eye_contour(1) + inner_mouth_contour()))
@@ -180,7 +183,7 @@ class FaceAnimator:
         face = bounding_box(np.concatenate([target[list(FACE_OVAL)], self.landmarks[list(FACE_OVAL)]]), self.size, 0.25 * self.face_width)
         map_x, map_y = backward_map(
             ctrl_t, ctrl_s, self.size, 4 * self.grid_step, cfg.regularization,
-            fine_box=(face.x0, face.y0, face.x1, face.y1), fine_step=self.grid_step,
+            fine_box=(face.x0, face.y0, face.x1, face.y1), fine_step=self.grid_step, window=self._window,
         )
         out = remap(self.source, map_x, map_y)
         if not (cfg.fill_eyes or cfg.fill_mouth):

@@ -25,8 +25,8 @@ from clothflow.animate.face_landmarks import EYES, INNER_LIP_MIDDLE, MOUTH_CORNE
 # (event, head rotation in degrees, head shift in face widths (x, y), mouth opening in mouth widths)
 SCRIPT: tuple[tuple[str, float, tuple[float, float], float], ...] = (
     ("neutral", 0.0, (0.0, 0.0), 0.0),
-    ("nod", 2.0, (0.0, 0.03), 0.0),
-    ("nod", 4.0, (0.02, 0.06), 0.0),
+    ("nod", 2.0, (0.0, 0.05), 0.0),
+    ("nod", 4.0, (0.03, 0.1), 0.0),
     ("neutral", 0.0, (0.0, 0.0), 0.0),
     ("eyes_closed", 0.0, (0.0, 0.0), 0.0),
     ("eyes_closed", -2.0, (-0.03, 0.02), 0.0),

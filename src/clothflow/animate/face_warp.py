@@ -110,6 +110,7 @@ def backward_map(
     regularization: float = 1e-5,
     fine_box: tuple[int, int, int, int] | None = None,
     fine_step: int | None = None,
+    window: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sampling maps for :func:`cv2.remap` that carry ``source`` points onto ``target`` points.
 
@@ -122,6 +123,9 @@ def backward_map(
         fine_box: (x0, y0, x1, y1), exclusive ends: a region (the face) evaluated on a finer
             grid, every ``fine_step`` pixels; the rest of the image uses ``step``.
         fine_step: the fine grid's spacing.
+        window: H x W float32 weights the displacement is multiplied by (e.g.
+            :func:`ellipse_window`: 1 around the face, 0 far from it, so the background is
+            exactly still); None keeps the spline's displacement everywhere.
 
     Returns:
         (map_x, map_y): H x W float32 source coordinates for every output pixel.
@@ -132,6 +136,8 @@ def backward_map(
     if fine_box is not None and fine_step is not None:
         x0, y0, x1, y1 = fine_box
         disp[y0:y1, x0:x1] = _grid_displacement(tps, fine_box, fine_step)
+    if window is not None:
+        disp *= window[..., None]
     px, py = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return px + disp[..., 0], py + disp[..., 1]
 
@@ -152,6 +158,12 @@ def border_anchors(size: tuple[int, int], per_side: int = 4) -> np.ndarray:
     return np.concatenate([top, right, bottom, left])
 
 
+def face_ellipse(landmarks: np.ndarray, ids: tuple[int, ...], factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and radii (x, y pixels) of the box around ``landmarks[ids]``, the radii times ``factor``."""
+    pts = np.asarray(landmarks, np.float64)[list(ids)]
+    return (pts.max(0) + pts.min(0)) / 2, (pts.max(0) - pts.min(0)) / 2 * factor
+
+
 def ring_anchors(landmarks: np.ndarray, ids: tuple[int, ...], factor: float, count: int = 16) -> np.ndarray:
     """Fixed points on an ellipse ``factor`` times the landmarks' own extent, around their centre.
 
@@ -166,8 +178,25 @@ def ring_anchors(landmarks: np.ndarray, ids: tuple[int, ...], factor: float, cou
     Returns:
         count x 2 pixels (they may fall outside the image; that is harmless).
     """
-    pts = np.asarray(landmarks, np.float64)[list(ids)]
-    centre = (pts.max(0) + pts.min(0)) / 2
-    radii = (pts.max(0) - pts.min(0)) / 2 * factor
+    centre, radii = face_ellipse(landmarks, ids, factor)
     ang = np.linspace(0, 2 * np.pi, count, endpoint=False)
     return centre + np.stack([np.cos(ang), np.sin(ang)], 1) * radii
+
+
+def ellipse_window(size: tuple[int, int], centre: np.ndarray, radii: np.ndarray, inner: float = 1.0, outer: float = 1.4) -> np.ndarray:
+    """Weights 1 inside an ellipse, falling smoothly to 0 at ``outer`` times its radii.
+
+    Args:
+        size: (H, W).
+        centre: (x, y) pixels.
+        radii: (rx, ry) pixels.
+        inner, outer: where the fall starts and ends, in multiples of the radii.
+
+    Returns:
+        H x W float32 in [0, 1].
+    """
+    h, w = size
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    r = np.sqrt(((xs - centre[0]) / radii[0]) ** 2 + ((ys - centre[1]) / radii[1]) ** 2)
+    t = np.clip((outer - r) / (outer - inner), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)

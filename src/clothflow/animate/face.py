@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from clothflow.animate.face_fill import (
-    REGIONS, blend, bounding_box, draw_lashes, eyelid_image, lash_colour, opening_shifts, region_masks, shifted,
-    show_interior,
+    REGIONS, blend, bounding_box, draw_lashes, eye_closure, eyelid_image, grown_eye_masks, lash_colour, opening_shifts,
+    region_masks, shifted, show_interior,
 )
 from clothflow.animate.face_landmarks import (
     CONTROL, EYES, FACE_OVAL, FaceLandmarker, eye_contour, face_size, inner_mouth_contour,
@@ -147,6 +147,9 @@ class FaceAnimator:
         self._openings = list(dict.fromkeys(eye_contour(0) + eye_contour(1) + inner_mouth_contour()))
         self._lids = eyelid_image(self.source, self.landmarks).astype(np.float32)
         self._regions = region_masks(self.landmarks, self.size)
+        # lids painted over a shut eye also hide its lashes: the eye grown by 15% of its width
+        self._grow = np.array([0.15 * np.linalg.norm(self.landmarks[o] - self.landmarks[i]) for (o, i), _ in EYES])
+        self._covers = grown_eye_masks(self.landmarks, self.size, self._grow)
         self._source_f = self.source.astype(np.float32)
         self._lash = lash_colour(self.source, self.landmarks)
 
@@ -192,16 +195,18 @@ class FaceAnimator:
         box = bounding_box(np.concatenate([target[ids], self.landmarks[ids]]), self.size, 0.1 * self.face_width)
         rows, cols = box.slices
         part = out[rows, cols].astype(np.float32)
-        warped = remap(self._regions, map_x[rows, cols], map_y[rows, cols])
         wanted = region_masks(target - box.offset, box.size)
         moves = opening_shifts(self.landmarks, target)
+        if cfg.fill_eyes:  # lids cover what the warp brings of an eye that the target shows shut
+            open_part = np.array([1.0 - eye_closure(self.landmarks, target, e) for e in (0, 1)])
+            warped_covers = remap(self._covers, map_x[rows, cols], map_y[rows, cols])
+            wanted_covers = grown_eye_masks(target - box.offset, box.size, self._grow * open_part)
+            cover = np.clip(warped_covers - wanted_covers, 0.0, 1.0).max(-1)
+            if cover.max() > 0:
+                blend(part, remap(self._lids, map_x[rows, cols], map_y[rows, cols]), cover)
         for k in range(REGIONS):
             if k < 2 and not cfg.fill_eyes or k == 2 and not cfg.fill_mouth:
                 continue
-            if k < 2:  # lids cover what the warp brings of an eye that the target shows shut
-                cover = np.clip(warped[..., k] - wanted[..., k], 0.0, 1.0)
-                if cover.max() > 0:
-                    blend(part, remap(self._lids, map_x[rows, cols], map_y[rows, cols]), cover)
             interior = shifted(self._source_f, moves[k], box)
             interior_mask = shifted(self._regions[..., k], moves[k], box)
             show_interior(part, interior, interior_mask, wanted[..., k], cfg.mouth_colour if k == 2 else None)

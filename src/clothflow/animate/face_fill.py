@@ -100,6 +100,31 @@ def region_masks(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([polygon_mask(lm[list(c)], size) for c in contours], -1)
 
 
+def grown_eye_masks(landmarks: np.ndarray, size: tuple[int, int], grow: np.ndarray) -> np.ndarray:
+    """Both eyes' masks, each contour point pushed ``grow`` pixels away from its eye's centre.
+
+    With the push scaled down as an eye shuts, a shut eye's grown mask is as thin as the eye,
+    so the lids painted over the warped (grown) source eye hide its lashes and lid margins too.
+
+    Args:
+        landmarks: N x 2 face-mesh landmarks (pixels of the mask's frame).
+        size: (H, W).
+        grow: 2 pixel amounts (person's right eye, left eye).
+
+    Returns:
+        H x W x 2 float32 in [0, 1].
+    """
+    lm = np.asarray(landmarks, np.float64)
+    masks = []
+    for eye in (0, 1):
+        contour = lm[list(eye_contour(eye))]
+        centre = contour.mean(0)
+        away = contour - centre
+        away /= np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6)
+        masks.append(polygon_mask(contour + away * float(grow[eye]), size))
+    return np.stack(masks, -1)
+
+
 def opening_shifts(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """How far each opening's interior moves (3 x 2 pixels): eyes with their corners, mouth with the upper lip."""
     shifts = [np.mean([target[i] - source[i] for i in corners], 0) for corners, _ in EYES]

@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .animate.cli import add_animate_parser
 from .errors import ClothflowError
 from .finet.cli import add_inpaint_parser
 from .ioutils import writable_dir
@@ -386,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
-                add_inpaint_parser):
+                add_animate_parser, add_inpaint_parser):
         add(sub)
     return parser
 

@@ -1,0 +1,182 @@
+"""``clothflow animate``: one photo driven by a video, a pose sequence or a camera.
+
+Body (default)::
+
+    clothflow animate --model RUN --source photo.jpg --driving video.mp4|poses.json|synthetic:walk --out out.mp4
+
+Face::
+
+    clothflow animate --face --source portrait.jpg --driving video.mp4 --out out.mp4
+    clothflow animate --face --source portrait.jpg --camera 0 --out out.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from clothflow.errors import ClothflowError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_animate_parser(sub) -> None:
+    """Add the ``animate`` subcommand to an argparse subparsers object."""
+    p = sub.add_parser("animate", help="animate one photo: a body (pose transfer) or a face, driven by a video, "
+                       "poses or a camera")
+    p.add_argument("--source", type=Path, required=True, help="the photo to animate")
+    p.add_argument("--driving", help="a video, a poses.json, a folder of OpenPose JSON files, or synthetic:walk / "
+                   "synthetic:wave (body only; nothing else needed)")
+    p.add_argument("--camera", type=int, metavar="N", help="drive from webcam N instead of --driving")
+    p.add_argument("--out", type=Path, required=True, help="the MP4 to write")
+    p.add_argument("--face", action="store_true", help="animate a face (portrait) instead of a body")
+    p.add_argument("--model", type=Path, help="body: a pose-transfer run or saved model folder (e.g. clothflow-demo/model)")
+    p.add_argument("--frames", type=_positive_int, help="number of frames (synthetic driving: default 48; "
+                   "files and camera: at most this many)")
+    p.add_argument("--fps", type=_positive_float, help="frame rate of the output (default: the driving's, 25 for "
+                   "synthetic driving and cameras)")
+    p.add_argument("--source-parse", type=Path, help="body: the photo's parsing (LIP ids PNG); default estimated")
+    p.add_argument("--source-pose", type=Path, help="body: the photo's keypoints (OpenPose JSON); default estimated")
+    p.add_argument("--no-temporal-reuse", action="store_true", help="body: render every frame on its own")
+    p.add_argument("--out-height", type=_positive_int, default=256, help="body: height of the written video in "
+                   "pixels (the model's frames are enlarged to it; default 256)")
+    p.set_defaults(func=run_animate)
+
+
+def run_animate(args) -> None:
+    """Dispatch to the face or the body mode."""
+    if (args.driving is None) == (args.camera is None):
+        raise ClothflowError("animate: give either --driving (a video, poses or synthetic:walk) or --camera N")
+    if args.camera is not None and args.camera < 0:
+        raise ClothflowError(f"animate: --camera must be a camera index >= 0, got {args.camera}")
+    if not args.source.is_file():
+        raise ClothflowError("source photo not found", args.source)
+    from clothflow.ioutils import writable_dir
+
+    writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+    if args.face:
+        _run_face(args)
+    else:
+        _run_body(args)
+
+
+def _counted(frames: Iterable[np.ndarray], tally: list[int]) -> Iterator[np.ndarray]:
+    for frame in frames:
+        tally[0] += 1
+        yield frame
+
+
+def _report(out: Path, count: int, seconds: float) -> None:
+    print(f"wrote {count} frames to {out} ({count / max(seconds, 1e-9):.1f} frames/s)")
+
+
+def _run_face(args) -> None:
+    from clothflow.animate.face import animate_face
+    from clothflow.data.image_files import read_rgb
+    from clothflow.video import iter_video, write_video
+
+    if args.driving is not None and str(args.driving).startswith("synthetic:"):
+        raise ClothflowError("animate --face: synthetic driving is for bodies; give a video with a face, or --camera N")
+    source = read_rgb(args.source)
+    if args.camera is not None:
+        from clothflow.video import camera_frames, open_camera
+
+        open_camera(args.camera).release()  # says there is no camera before anything else happens
+        frames, fps, name = camera_frames(args.camera, args.frames), args.fps or 25.0, f"camera {args.camera}"
+    else:
+        from clothflow.video import video_fps
+
+        path = Path(args.driving)
+        if not path.is_file():
+            raise ClothflowError("driving video not found", path)
+        frames, fps, name = iter_video(path, args.frames), args.fps or video_fps(path), str(path)
+    tally = [0]
+    start = time.perf_counter()
+    write_video(args.out, _counted(animate_face(source, frames, source_name=args.source, driving_name=name), tally), fps)
+    _report(args.out, tally[0], time.perf_counter() - start)
+
+
+def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
+    """The source photo, its LIP parsing and its keypoints (estimated when not given).
+
+    Returns:
+        (H x W x 3 uint8, H x W uint8 LIP ids, 18 x 2 float32 keypoints in photo pixels).
+    """
+    from clothflow.data.image_files import read_rgb
+    from clothflow.data.keypoint_files import read_keypoints
+    from clothflow.data.label_maps import read_label_map
+
+    image = read_rgb(photo)
+    parse = None if parse_path is None else read_label_map(parse_path)
+    if parse is not None and parse.shape != image.shape[:2]:
+        raise ClothflowError(f"parsing map is {parse.shape[0]}x{parse.shape[1]} but the photo is "
+                             f"{image.shape[0]}x{image.shape[1]}", parse_path)
+    kps = None if pose_path is None else read_keypoints(pose_path)
+    if parse is None or kps is None:
+        from clothflow.prepare import prepare_image
+
+        prepared = prepare_image(image, parse, path=photo)
+        parse, kps = prepared.parse, prepared.keypoints if kps is None else kps
+    return image, parse, kps
+
+
+def _run_body(args) -> None:
+    import cv2
+    import torch
+
+    from clothflow.animate.body import AnimateConfig, BodyAnimator, encode_source
+    from clothflow.animate.driving import camera_driving, open_driving
+    from clothflow.models.pipeline import ClothFlowPipeline
+    from clothflow.video import write_video
+    from clothflow.visualize import to_uint8
+
+    if args.model is None:
+        raise ClothflowError("animate: a body needs --model RUN (a pose-transfer model, e.g. clothflow-demo/model); "
+                             "use --face for a portrait")
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    if pipe.config.task != "transfer":
+        raise ClothflowError("animate needs a pose-transfer model; this one was trained for try-on", args.model)
+    image, parse, kps = load_source(args.source, args.source_parse, args.source_pose)
+    source = encode_source(pipe, image, parse, kps)
+    if args.camera is not None:
+        driving = camera_driving(args.camera, args.frames, args.fps or 25.0)
+    else:
+        driving = open_driving(args.driving, args.frames, args.fps)
+    animator = BodyAnimator(pipe, source, driving.fps, AnimateConfig(temporal_reuse=not args.no_temporal_reuse))
+    h, w = pipe.config.size
+    out_hw = (args.out_height, max(2, round(args.out_height * w / h)))
+
+    def frames() -> Iterator[np.ndarray]:
+        for frame in animator.run(driving.poses):
+            yield cv2.resize(to_uint8(frame.image[0]), (out_hw[1], out_hw[0]), interpolation=cv2.INTER_CUBIC)
+
+    tally = [0]
+    start = time.perf_counter()
+    with torch.inference_mode():
+        write_video(args.out, _counted(frames(), tally), driving.fps)
+    _report(args.out, tally[0], time.perf_counter() - start)
+
+
+__all__ = ["add_animate_parser", "load_source", "run_animate"]

@@ -3,7 +3,7 @@
 There is rarely a driving video at hand in tests, benchmarks and docs, so this edits a real
 photo directly, frame by frame, without the animation code: the head moves by a rigid
 rotation and shift of the whole picture, the eyes are shut by painting each eye over with the
-skin colour just above it and drawing a lash line, and the mouth opens by pushing everything
+skin colour next to it and drawing a lash line, and the mouth opens by pushing everything
 below the lips down along a lens-shaped gap that is filled with a dark interior. The clip is
 then framed differently from the portrait (cropped and resized), as a real driver would be.
 
@@ -54,9 +54,15 @@ def shut_eyes(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     for eye in (0, 1):
         (outer, inner), pairs = EYES[eye]
         width = float(np.linalg.norm(lm[outer] - lm[inner]))
+        # skin just above the upper lid and just below the lower one; the brighter is the skin
+        # (the darker is often a brow, lashes or a spectacle frame)
         above = np.array([lm[u] + (lm[u] - lm[l]) * 1.2 + (0, -0.08 * width) for u, l in pairs])
-        xy = np.clip(np.round(above).astype(int), 0, [w - 1, h - 1])
-        skin = np.median(image[xy[:, 1], xy[:, 0]].astype(np.float32), axis=0)
+        below = np.array([lm[l] - (lm[u] - lm[l]) * 1.0 + (0, 0.08 * width) for u, l in pairs])
+        medians = []
+        for pts in (above, below):
+            xy = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
+            medians.append(np.median(image[xy[:, 1], xy[:, 0]].astype(np.float32), axis=0))
+        skin = max(medians, key=lambda c: float(c.sum()))
         mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mask, [np.round(lm[list(eye_contour(eye))]).astype(np.int32)], 255)
         grow = max(2, int(round(width * 0.15)))

@@ -49,7 +49,7 @@ class MotionConfig:
 
     head_motion: bool = True
     eye_ratio: bool = True
-    eye_closed_below: float = 0.3
+    eye_closed_below: float = 0.4
     eye_open_max: float = 1.3
 
 

@@ -193,6 +193,17 @@ def test_bad_inputs_give_one_line_naming_the_file(model_and_source, capsys):
     assert not (tmp / "x.mp4").exists()
 
 
+def test_no_camera_and_face_with_synthetic_driving_say_so(model_and_source, capsys):
+    tmp = model_and_source
+    out = str(tmp / "x.mp4")
+    assert _animate(tmp, "--camera", "99", "--out", out) == 2
+    assert "no camera at index 99" in _error_line(capsys)
+    assert main(["animate", "--face", "--source", str(tmp / "photo.png"), "--driving", "synthetic:walk", "--out", out]) == 2
+    assert "synthetic driving is for bodies" in _error_line(capsys)
+    assert _animate(tmp, "--driving", "synthetic:walk", "--camera", "0", "--out", out) == 2
+    assert "either --driving" in _error_line(capsys)
+
+
 def test_driving_errors_name_the_problem(tmp_path):
     with pytest.raises(ClothflowError, match="synthetic motion 'run'"):
         open_driving("synthetic:run", frames=2)

@@ -76,10 +76,25 @@ def run_animate(args) -> None:
     from clothflow.ioutils import writable_dir
 
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+    if args.camera is not None:
+        _check_camera(args.camera)
     if args.face:
         _run_face(args)
     else:
         _run_body(args)
+
+
+def _check_camera(index: int) -> None:
+    """Say there is no camera ``index`` before loading anything (OpenCV's own warnings silenced)."""
+    import cv2
+
+    from clothflow.video import open_camera
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # pragma: no cover - builds without the logging module
+        pass
+    open_camera(index).release()
 
 
 def _counted(frames: Iterable[np.ndarray], tally: list[int]) -> Iterator[np.ndarray]:
@@ -101,9 +116,8 @@ def _run_face(args) -> None:
         raise ClothflowError("animate --face: synthetic driving is for bodies; give a video with a face, or --camera N")
     source = read_rgb(args.source)
     if args.camera is not None:
-        from clothflow.video import camera_frames, open_camera
+        from clothflow.video import camera_frames
 
-        open_camera(args.camera).release()  # says there is no camera before anything else happens
         frames, fps, name = camera_frames(args.camera, args.frames), args.fps or 25.0, f"camera {args.camera}"
     else:
         from clothflow.video import video_fps

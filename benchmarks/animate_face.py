@@ -99,15 +99,21 @@ def face_crops(frames: list[np.ndarray], cell: int) -> list[np.ndarray]:
     return [cv2.resize(f[y0 : y0 + 2 * half, x0 : x0 + 2 * half], (cell, cell), interpolation=cv2.INTER_AREA) for f in frames]
 
 
-def contact_sheet(clip: FaceClip, outputs: list[np.ndarray], path: Path, cell: int = 176) -> None:
-    """Rows: the driving frames' faces close up (labelled), the outputs' faces close up, the whole outputs."""
+def contact_sheet(clip: FaceClip, outputs: list[np.ndarray], path: Path, cell: int = 160) -> None:
+    """Rows: the driving frames' faces close up (labelled), the outputs' faces close up, the whole outputs.
+
+    Columns: the first frame and every frame that is not neutral.
+    """
+    keep = [0] + [i for i, e in enumerate(clip.events) if e != "neutral"]
+    clip = FaceClip([clip.frames[i] for i in keep], tuple(clip.events[i] for i in keep))
+    outputs = [outputs[i] for i in keep]
     top = face_crops(clip.frames, cell)
     for image, event in zip(top, clip.events):
         cv2.putText(image, event.replace("_", " "), (4, cell - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     whole = [cv2.resize(o, (cell, int(round(cell * o.shape[0] / o.shape[1]))), interpolation=cv2.INTER_AREA) for o in outputs]
     sheet = np.concatenate([np.concatenate(row, 1) for row in (top, face_crops(outputs, cell), whole)], 0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def main() -> None:

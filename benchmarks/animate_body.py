@@ -18,12 +18,19 @@ Figures:
   of the true frames themselves (only resampling error) is the floor.
 - fps: frames per second of the animator alone (retarget, smooth, three stages), on
   ``--threads`` threads, driving poses given (no pose estimation).
+
+``--video``: also render the other person's motion to an MP4 and drive from it the way
+``clothflow animate --driving video.mp4`` does (MediaPipe, the ``[pose]`` extra): the
+keypoint error against the renderer's keypoints and the jitter (mean norm of the second
+difference over time) of the raw and the smoothed poses, then the same figures as above
+("video" driver) and the pose estimator's own frames per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -61,6 +68,41 @@ def stability(frames: list[torch.Tensor], truth) -> float:
     return float(np.mean(diffs))
 
 
+def jitter(poses: np.ndarray) -> float:
+    """Mean norm of the second difference over time of points present in three frames running (pixels)."""
+    ok = (poses >= 0).all(-1)
+    both = ok[2:] & ok[1:-1] & ok[:-2]
+    return float(np.linalg.norm(np.diff(poses, 2, axis=0), axis=-1)[both].mean())
+
+
+def estimated_poses(kind: str, frames: int, seed: int, fps: float) -> list[np.ndarray]:
+    """The motion of person ``seed`` as an MP4, its poses estimated as ``clothflow animate`` does."""
+    import tempfile
+
+    from clothflow.animate.driving import open_driving
+    from clothflow.animate.retarget import OneEuroFilter
+    from clothflow.video import write_video
+
+    seq = motion_sequence(kind, frames, DRIVER_FRAME, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{kind}.mp4"
+        write_video(path, [f.image for f in seq.frames], fps=fps)
+        start = time.perf_counter()
+        poses = np.stack(open_driving(path).poses)
+        seconds = time.perf_counter() - start
+    truth = seq.keypoints()
+    unit = motion_poses(kind, 1, DRIVER_FRAME, motion_identity(seed))[0].unit  # torso length in pixels
+    filt = OneEuroFilter(fps, scale=unit)
+    smooth = np.stack([filt(p) for p in poses])
+    ok = (poses >= 0).all(-1) & (truth >= 0).all(-1)
+    err = lambda x: float(np.linalg.norm(x - truth, axis=-1)[ok & (x >= 0).all(-1)].mean())  # noqa: E731
+    print(f"{kind} video ({DRIVER_FRAME[0]} x {DRIVER_FRAME[1]}): pose estimation {frames / seconds:.1f} frames/s; "
+          f"{ok.mean():.0%} of points found; error vs the renderer's keypoints raw {err(poses):.2f} px, smoothed "
+          f"{err(smooth):.2f} px; jitter raw {jitter(poses):.2f} px, smoothed {jitter(smooth):.2f} px, "
+          f"true poses {jitter(truth):.2f} px")
+    return list(poses)
+
+
 def run(pipe, source, poses, fps: float, reuse: bool):
     """Animate; returns (frames, seconds per frame)."""
     animator = BodyAnimator(pipe, source, fps, AnimateConfig(temporal_reuse=reuse))
@@ -79,12 +121,14 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of the sequences (One-Euro filter)")
     parser.add_argument("--sheet", type=Path, help="write a contact sheet of the walk here")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--video", action="store_true", help="also drive from an MP4 through the pose estimator")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     size = tuple(pipe.config.size)
     results = {}
-    print(f"model {args.model} ({size[0]} x {size[1]}), {args.frames} frames per sequence, {args.threads} threads")
+    print(f"model {args.model} ({size[0]} x {size[1]}), {args.frames} frames per sequence, {args.threads} threads, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'motion':6} {'driver':6} {'reuse':5} {'SSIM':>6} {'min SSIM':>8} {'stability':>9} {'truth stab.':>11} {'fps':>6}")
     for kind in args.motions:
         seq = motion_sequence(kind, args.frames, size, seed=args.seed)
@@ -93,6 +137,8 @@ def main() -> None:
         source = encode_source(pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
         other = [p.keypoints for p in motion_poses(kind, args.frames, DRIVER_FRAME, motion_identity(args.seed + 1))]
         drivers = {"self": list(seq.keypoints()), "other": other}
+        if args.video:
+            drivers["video"] = estimated_poses(kind, args.frames, args.seed + 1, args.fps)
         run(pipe, source, drivers["self"][:3], args.fps, True)  # warm-up
         for driver, poses in drivers.items():
             for reuse in (False, True):

@@ -159,7 +159,7 @@ class OneEuroConfig:
     """
 
     min_cutoff: float = 1.5
-    beta: float = 0.3
+    beta: float = 1.0
     d_cutoff: float = 1.0
     hold_frames: int = 5
 

@@ -10,17 +10,72 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from skimage.data import astronaut
 
-pytest.importorskip("mediapipe", reason="face animation needs the [pose] extra (mediapipe)")
-
-from skimage.data import astronaut  # noqa: E402
-
-from clothflow.animate.face import FaceAnimateConfig, animate_face  # noqa: E402
-from clothflow.animate.face_driving import synthetic_face_clip  # noqa: E402
-from clothflow.animate.face_landmarks import FaceLandmarker, eye_aspect_ratio, mouth_open_ratio  # noqa: E402
-from clothflow.errors import ClothflowError  # noqa: E402
+from clothflow.animate.face import FaceAnimateConfig, animate_face
+from clothflow.animate.face_driving import synthetic_face_clip
+from clothflow.animate.face_landmarks import (
+    EYES, STABLE, FaceLandmarker, eye_aspect_ratio, mouth_open_ratio,
+)
+from clothflow.animate.face_motion import MotionConfig, fit_similarity, transfer_motion
+from clothflow.animate.face_warp import backward_map, ellipse_window, eval_tps, fit_tps
+from clothflow.errors import ClothflowError
 
 NOSE_TIP = 4
+MEDIAPIPE_REASON = "face animation needs the [pose] extra (mediapipe)"
+
+
+def _needs_mediapipe() -> None:
+    pytest.importorskip("mediapipe", reason=MEDIAPIPE_REASON)
+
+
+# ---- the geometry, without the landmark model ----------------------------------------------
+
+
+def test_spline_interpolates_its_points_and_is_the_identity_when_nothing_moves():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 99, (30, 2))
+    vals = pts + rng.normal(0, 3, pts.shape)
+    tps = fit_tps(pts, vals, 100.0, regularization=0.0)
+    np.testing.assert_allclose(eval_tps(tps, pts), vals, atol=1e-6)
+    map_x, map_y = backward_map(pts, pts, (60, 100), step=7)
+    gx, gy = np.meshgrid(np.arange(100), np.arange(60))
+    assert np.abs(map_x - gx).max() < 1e-3 and np.abs(map_y - gy).max() < 1e-3
+
+
+def test_window_keeps_the_face_and_stills_the_rest():
+    win = ellipse_window((100, 100), np.array([50.0, 50.0]), np.array([20.0, 10.0]))
+    assert win[50, 50] == 1.0 and win[50, 69] == 1.0  # inside the ellipse
+    assert win[50, 79] == 0.0 and win[5, 5] == 0.0  # beyond 1.4 times its radii
+
+
+def test_motion_is_carried_over_at_the_source_scale_whatever_the_driver_framing():
+    rng = np.random.default_rng(1)
+    source = rng.uniform(100, 300, (478, 2))
+    ref = source @ np.array([[0.0, -0.5], [0.5, 0.0]]).T + (40, 7)  # rotated 90 degrees, half size
+    assert np.allclose(fit_similarity(ref[list(STABLE)], source[list(STABLE)])[:, :2], [[0, 2], [-2, 0]])
+    moved = ref + (0, 4)  # the driver's whole head 4 px down in their frame
+    out = transfer_motion(source, ref, moved, MotionConfig(eye_ratio=False))
+    np.testing.assert_allclose(out, source + (8, 0), atol=1e-9)  # 8 px along the source's own axis
+    still = transfer_motion(source, ref, moved, MotionConfig(eye_ratio=False, head_motion=False))
+    np.testing.assert_allclose(still, source, atol=1e-9)
+
+
+def test_a_shut_driving_eye_shuts_the_source_eye_whatever_its_size():
+    rng = np.random.default_rng(2)
+    source = rng.uniform(100, 300, (478, 2))
+    ref = source * 0.7
+    shut = ref.copy()
+    for (_, _), pairs in EYES:
+        for upper, lower in pairs:
+            shut[upper] = shut[lower] + (shut[upper] - shut[lower]) * 0.2  # a fifth of the gap left
+    out = transfer_motion(source, ref, shut)
+    for (_, _), pairs in EYES:
+        for upper, lower in pairs:
+            np.testing.assert_allclose(out[upper], out[lower], atol=1e-9)
+
+
+# ---- a real portrait -----------------------------------------------------------------------
 
 
 def _measure(finder: FaceLandmarker, frames: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -29,6 +84,7 @@ def _measure(finder: FaceLandmarker, frames: list[np.ndarray]) -> list[np.ndarra
 
 @pytest.fixture(scope="module")
 def run():
+    _needs_mediapipe()
     portrait = astronaut()
     with FaceLandmarker() as find:
         source_lm = find(portrait)
@@ -119,6 +175,7 @@ def test_a_driving_frame_without_a_face_repeats_the_last_motion(run):
 
 
 def test_a_source_without_a_face_names_the_file():
+    _needs_mediapipe()
     blank = np.full((160, 160, 3), 90, np.uint8)
     with pytest.raises(ClothflowError, match=r"blank\.png: no face found in the source"):
         animate_face(blank, [blank], source_name="blank.png")
@@ -163,6 +220,7 @@ def test_cli_round_trip_through_mp4(run, tmp_path):
 
 
 def test_cli_without_a_face_in_the_source_exits_2(tmp_path, capsys):
+    _needs_mediapipe()
     import cv2
 
     from clothflow.cli import main

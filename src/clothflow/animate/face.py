@@ -10,10 +10,10 @@ opening mouth are painted where a warp cannot show them (:mod:`clothflow.animate
 No pixel is invented except the eyelid skin, the lash line and the dark mouth interior, so the
 person stays who they are.
 
-What it cannot do: large head turns (the warp is 2-D; a head turned more than ~20 degrees
-away from the source's view stretches the near cheek instead of revealing the far one),
-occluded faces (hands, hair over the eyes), teeth or tongue (an opening mouth shows a dark
-interior only), hair or shoulders following the head (they bend within the anchor ring),
+What it cannot do: large head turns (the warp is 2-D; a head turned well away from the
+source's view stretches the near cheek instead of revealing the far one),
+occluded faces (hands, hair over the eyes), teeth or tongue (an opening mouth shows the
+portrait's own teeth, if it shows any, and a dark interior), hair or shoulders following the head (they bend within the anchor ring),
 gaze (the irises move with the lids, not on their own).
 
 Example:

@@ -110,6 +110,20 @@ def tiny_pipe(tiny_cfg):
     return ClothFlowPipeline(tiny_cfg).eval()
 
 
+def test_cached_source_pyramid_gives_the_pipelines_flow(tiny_pipe):
+    from clothflow.animate.body import cascade_from_features
+    from clothflow.data import labels
+
+    seq = motion_sequence("walk", 3, SIZE, seed=2)
+    src = encode_source(tiny_pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
+    with torch.inference_mode():
+        parse = torch.from_numpy(seq.rest.parse.astype(np.int64))[None]
+        full = tiny_pipe.transfer(src.image, parse, torch.from_numpy(seq.frames[2].keypoints)[None])
+        cached = cascade_from_features(tiny_pipe.flow, src.features, labels.one_hot(full.layout), SIZE)
+    torch.testing.assert_close(cached, full.flow.flow)
+    assert float(full.flow.flow.abs().max()) > 0
+
+
 def test_temporal_reuse_changes_the_frames_and_only_through_the_switch(tiny_pipe):
     seq = motion_sequence("wave", 5, SIZE, seed=0)
     src = encode_source(tiny_pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)

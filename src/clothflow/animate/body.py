@@ -149,8 +149,10 @@ def encode_source(pipe: ClothFlowPipeline, image: np.ndarray, parse: np.ndarray,
     return SourceEncoding(img, classes, scaled, cloth, mask, feats)
 
 
-def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: torch.Tensor, size: tuple[int, int]) -> FlowOutput:
-    """:meth:`FlowNet.forward` with the source pyramid given (computed once per source).
+def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The full-size flow of :meth:`FlowNet.forward`, with the source pyramid given (computed once).
+
+    The same coarse-to-fine loop as :meth:`FlowNet.cascade`, minus the source encoder.
 
     Args:
         net: the flow network.
@@ -159,10 +161,9 @@ def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: t
         size: (H, W) of the unpadded images.
 
     Returns:
-        Per-level flows and the full-size flow (``warped_*`` are left for the caller: None).
+        1 x 2 x H x W flow in pixels, target -> source.
     """
     tgt_feats = net.target_encoder(pad_to_multiple(target, net.size_multiple))
-    flows: list[torch.Tensor] = []
     flow = None
     for s, t, estimate in zip(reversed(src_feats), reversed(tgt_feats), reversed(net.estimators)):
         if flow is None:
@@ -170,9 +171,7 @@ def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: t
         else:
             up = upflow(flow)
             flow = up + estimate(torch.cat([warp(s, up), t], dim=1))
-        flows.append(flow)
-    full = upflow(flows[-1], net.finest_factor)[..., : size[0], : size[1]]
-    return FlowOutput(flows=flows, flow=full, warped_cloth=None, warped_mask=None)
+    return upflow(flow, net.finest_factor)[..., : size[0], : size[1]]
 
 
 def motion_map(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma: float) -> torch.Tensor:
@@ -265,7 +264,7 @@ class BodyAnimator:
             tgt = labels.one_hot(classes) if classes is not None else torch.zeros_like(self.src_onehot)
             if not pipe.config.use_layout:
                 tgt = torch.cat([tgt, x.tgt_maps], 1)
-            flow = cascade_from_features(pipe.flow, src.features, tgt, self.size).flow
+            flow = cascade_from_features(pipe.flow, src.features, tgt, self.size)
         else:
             flow = pipe.estimate_flow(x, classes).flow
         if self.prev is not None and self.config.temporal_reuse:

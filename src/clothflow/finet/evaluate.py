@@ -37,7 +37,7 @@ from .objective import batch_inputs
 
 
 class StyleClassifier(nn.Module):
-    """Garment pixels + mask + region -> style logits.
+    """Garment pixels + mask + region -> style logits (a small CNN run at half resolution).
 
     Shape:
         - garment: N x 4 x H x W (RGB * mask, mask), see :func:`garment_appearance`.
@@ -56,7 +56,8 @@ class StyleClassifier(nn.Module):
 
     def forward(self, garment: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
         check_shape(garment, APPEARANCE_CHANNELS, "style classifier input")
-        f = self.features(torch.cat([garment, region_planes(region, *garment.shape[-2:])], 1))
+        x = torch.cat([garment, region_planes(region, *garment.shape[-2:])], 1)
+        f = self.features(F.avg_pool2d(x, 2, ceil_mode=True))  # half resolution: colour and pattern survive
         return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
 
 

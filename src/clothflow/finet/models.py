@@ -82,8 +82,14 @@ class Codes:
     appearance: torch.Tensor | None
 
 
-def _broadcast(z: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    return z[:, :, None, None].expand(-1, -1, h, w)
+def _code_planes(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """N x Z codes -> N x Z x H x W planes holding z inside the erased region, 0 outside.
+
+    A code broadcast over the whole image would add a constant to every channel of the
+    U-Net's first convolution, which its instance normalisation then subtracts: the network
+    could not see z. Confined to the erased region it is a spatial pattern and survives.
+    """
+    return z[:, :, None, None] * mask
 
 
 class FinetModel(nn.Module):
@@ -159,18 +165,17 @@ class FinetModel(nn.Module):
         Returns:
             An :class:`InpaintOutput`.
         """
-        h, w = x.mask.shape[-2:]
         known = x.shape_context[:, :NUM_CLASSES].argmax(1)
         inside = x.mask[:, 0] > 0.5
         if not self.config.two_stage:
-            out = self.joint_net(torch.cat([x.person, x.shape_context, x.erased, _broadcast(codes.shape, h, w)], 1))
+            out = self.joint_net(torch.cat([x.person, x.shape_context, x.erased, _code_planes(codes.shape, x.mask)], 1))
             logits, raw = out[:, :NUM_CLASSES], torch.tanh(out[:, NUM_CLASSES:])
             return InpaintOutput(logits, torch.where(inside, logits.argmax(1), known), raw, x.erased + x.mask * raw)
-        logits = self.shape_net(torch.cat([x.person, x.shape_context, _broadcast(codes.shape, h, w)], 1))
+        logits = self.shape_net(torch.cat([x.person, x.shape_context, _code_planes(codes.shape, x.mask)], 1))
         generated = torch.where(inside, logits.argmax(1), known)
         drive = generated if layout is None else layout
         raw = torch.tanh(self.appearance_net(
-            torch.cat([x.erased, x.mask, one_hot(drive), _broadcast(codes.appearance, h, w)], 1)
+            torch.cat([x.erased, x.mask, one_hot(drive), _code_planes(codes.appearance, x.mask)], 1)
         ))
         return InpaintOutput(logits, generated, raw, x.erased + x.mask * raw)
 

@@ -5,9 +5,10 @@ classifier on true garments, and scores each model on held-out outfits (seed 10,
 
     python benchmarks/finet_table.py --out runs/finet_table
 
-Writes ``results.json``, ``table.md``, ``samples.png`` (the ``finet`` model's samples) and
-``variants.png`` (one input, every variant) into ``--out``; ``--docs DIR`` copies the two
-figures there as ``finet_samples.png`` / ``finet_variants.png``. ``--reuse`` loads variants
+Writes ``results.json``, ``table.md``, ``samples.png`` (the ``finet`` model's samples),
+``variants.png`` (one input, every variant) and ``tryon.png`` (``finet`` filling a person with
+another outfit's encoded upper garment) into ``--out``; ``--docs DIR`` copies the figures
+there as ``finet_samples.png``, ``finet_variants.png`` and ``finet_tryon.png``. ``--reuse`` loads variants
 already trained in ``--out`` instead of training them again (e.g. after two processes
 trained two halves with ``--variants``).
 """
@@ -27,7 +28,7 @@ import torch
 from clothflow.finet.config import VARIANTS, FinetConfig, FinetTrainConfig
 from clothflow.finet.data import HELD_OUT_SEED, InpaintDataset, collate
 from clothflow.finet.evaluate import classifier_accuracy, score_model, train_style_classifier
-from clothflow.finet.infer import sample_grid
+from clothflow.finet.infer import sample_grid, tryon
 from clothflow.finet.models import FinetModel
 from clothflow.finet.objective import batch_inputs
 from clothflow.finet.train import train_inpaint
@@ -41,6 +42,15 @@ def _figures(models: dict[str, FinetModel], held_out: InpaintDataset, out: Path,
         outs = models["finet"].sample(batch_inputs(b), samples, torch.Generator().manual_seed(1))
         parts = [sample_grid(b, outs, row=r, truth=True) for r in range(len(picks))]
         save_png(out / "samples.png", np.concatenate([p if r == 0 else p[18:] for r, p in enumerate(parts)], 0))
+    if "finet" in models:  # try-on: the upper garment of another outfit, encoded, fills the person
+        uppers = [i for i in range(len(held_out)) if int(held_out[i]["region"]) == 0][:rows]
+        b = collate([held_out[i] for i in uppers])
+        donor = {k: v.roll(1, 0) for k, v in b.items()}
+        res = tryon(models["finet"], b, donor["image"], donor["garment"])
+        cells = [[to_uint8(b["image"][r] * (1 - b["mask"][r]) + 0.6 * b["mask"][r]),
+                  to_uint8(donor["image"][r] * donor["garment"][r] + (1 - donor["garment"][r])),
+                  to_uint8(res.image[r]), to_uint8(b["image"][r])] for r in range(len(uppers))]
+        save_png(out / "tryon.png", grid(cells, ["person", "garment", "try-on", "original"]))
     b = collate([held_out[picks[0]]])
     cells, x = [], batch_inputs(b)
     for name, model in models.items():
@@ -64,7 +74,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reuse", action="store_true", help="load variants already trained in --out")
     ap.add_argument("--train-only", action="store_true", help="train the variants, score nothing")
-    ap.add_argument("--docs", type=Path, help="copy the figures here as finet_samples.png / finet_variants.png")
+    ap.add_argument("--docs", type=Path, help="copy the figures here (finet_samples.png, finet_variants.png, finet_tryon.png)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +117,7 @@ def main() -> None:
         _figures(models, held_out, args.out, rows=4, samples=4)
     if args.docs is not None:
         args.docs.mkdir(parents=True, exist_ok=True)
-        for src, dst in (("samples.png", "finet_samples.png"), ("variants.png", "finet_variants.png")):
+        for src, dst in (("samples.png", "finet_samples.png"), ("variants.png", "finet_variants.png"), ("tryon.png", "finet_tryon.png")):
             if (args.out / src).is_file():
                 shutil.copy(args.out / src, args.docs / dst)
     print(table)

@@ -89,3 +89,18 @@ def test_tryon_encodes_a_target_garment_and_pix2pix_has_no_encoder(batch):
         _tiny("pix2pix_noise").reconstruct(x, batch["image"], batch["garment"])
     with pytest.raises(ClothflowError, match="unknown inpainting variant"):
         FinetConfig(variant="pix2pixhd")
+
+
+def test_codes_reach_the_unets_only_inside_the_erased_region():
+    from clothflow.finet.models import _code_planes
+
+    z = torch.randn(2, 3)
+    mask = torch.zeros(2, 1, 8, 6)
+    mask[:, :, 2:5, 1:4] = 1
+    planes = _code_planes(z, mask)
+    assert planes.shape == (2, 3, 8, 6)
+    assert (planes * (1 - mask)).abs().sum() == 0
+    assert torch.allclose(planes[:, :, 3, 2], z)
+    # a code plane that is not constant survives instance normalisation
+    norm = torch.nn.InstanceNorm2d(3)
+    assert norm(planes).abs().sum() > 1.0 and norm(z[:, :, None, None].expand(-1, -1, 8, 6)).abs().max() < 1e-3

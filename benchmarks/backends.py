@@ -4,10 +4,12 @@ Every configuration (preset, backend, threads, batch) runs in its own subprocess
 memory is its own: the peak resident set during the run minus the resident set after imports
 and input creation (Linux: the peak is reset through ``/proc/self/clear_refs`` and read as
 ``VmHWM``; elsewhere ``getrusage`` maxrss, which also counts import-time peaks); for
-``compile`` it includes compilation. The machine's peak is
-measured by the same script in the same run: a 2048^3 float32 matmul and a large 3 x 3
-convolution in PyTorch at the same thread count; "% peak" is the pipeline's FLOPs per
-second (``torch.utils.flop_counter`` on the eager model) over the faster of the two.
+``compile`` it includes compilation. The machine's peak is measured by the same worker right
+after its timing: a 2048^3 float32 matmul and a large 3 x 3 convolution in PyTorch at the same
+thread count; "% peak" is the pipeline's FLOPs per second (``torch.utils.flop_counter`` on the
+eager model) over the faster of the two, so on a shared machine both sides see the same load.
+``onnx-int8`` is the ONNX export quantised by :mod:`clothflow.quantize` (its "% peak" counts the
+float FLOPs against the float32 peak: a speed-up figure, not an efficiency).
 
 Run directly only as a worker: ``python benchmarks/backends.py --worker '{...}'``.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-BACKENDS = ("eager", "eager-cl", "compile", "onnx")
+BACKENDS = ("eager", "eager-cl", "compile", "onnx", "onnx-int8")
 EAGER_VARIANTS = (("contiguous", "no_grad"), ("contiguous", "inference_mode"), ("channels_last", "no_grad"),
                   ("channels_last", "inference_mode"))
 
@@ -42,6 +44,7 @@ class Spec:
     repeats: int = 3
     sets: list[str] = field(default_factory=list)
     onnx: str = ""
+    onnx_int8: str = ""
     grad_mode: str = "inference_mode"
 
 
@@ -94,8 +97,8 @@ def run_worker(spec: Spec) -> dict:
     cfg = apply_overrides(preset(spec.preset), spec.sets)
     inputs = example_inputs(cfg, spec.batch)
     base = _reset_peak()
-    if spec.backend == "onnx":
-        pipe = OnnxPipeline(spec.onnx, threads=spec.threads)
+    if spec.backend in ("onnx", "onnx-int8"):
+        pipe = OnnxPipeline(spec.onnx if spec.backend == "onnx" else spec.onnx_int8, threads=spec.threads)
         fn = lambda: pipe(*inputs)  # noqa: E731
     else:
         torch.manual_seed(0)
@@ -114,7 +117,10 @@ def run_worker(spec: Spec) -> dict:
     fn()  # first call: compilation for "compile"
     first_s = time.perf_counter() - started
     ms = best_ms(fn, spec.repeats, warmup=spec.backend == "compile") / spec.batch
-    return {**asdict(spec), "ms_per_image": ms, "first_call_s": first_s, "peak_mb": _peak_mb() - base}
+    peak_mb = _peak_mb() - base
+    # the machine's peak right after, in the same process: the ratio holds on a shared machine
+    return {**asdict(spec), "ms_per_image": ms, "first_call_s": first_s, "peak_mb": peak_mb,
+            "machine": machine_peak(spec.threads)}
 
 
 def machine_peak(threads: int) -> dict:
@@ -171,6 +177,12 @@ def _export(preset_name: str, sets: list[str], folder: Path) -> str:
     return str(export_onnx(pipe, folder / f"{preset_name}.onnx"))
 
 
+def _quantize(onnx: str) -> str:
+    from clothflow.quantize import quantize_onnx
+
+    return str(quantize_onnx(onnx, Path(onnx).with_suffix(".int8.onnx")))
+
+
 def compare(presets: list[str], backends: list[str], threads: list[int], batches: list[int], repeats: int,
             sets: list[str], eager_variants: bool) -> None:
     """Print the side-by-side table (and, optionally, the eager memory-format / grad-mode table)."""
@@ -181,22 +193,23 @@ def compare(presets: list[str], backends: list[str], threads: list[int], batches
     with tempfile.TemporaryDirectory() as tmp:
         for name in presets:
             flops = flops_per_image(name, sets)
-            onnx = _export(name, sets, Path(tmp)) if "onnx" in backends else ""
+            onnx = _export(name, sets, Path(tmp)) if {"onnx", "onnx-int8"} & set(backends) else ""
+            onnx_int8 = _quantize(onnx) if "onnx-int8" in backends else ""
             print(f"\npreset {name}: {flops / 1e9:.2f} GFLOP/image, best of {repeats}", flush=True)
             print(f"{'backend':>9} {'threads':>7} {'batch':>5} {'ms/image':>9} {'GFLOP/s':>8} {'% peak':>7} "
-                  f"{'peak MB':>8} {'1st call s':>10}", flush=True)
+                  f"{'peak MB':>8} {'1st call s':>10} {'peak GFLOP/s':>12}", flush=True)
             for backend in backends:
                 for t in threads:
                     for n in batches:
-                        spec = Spec(name, backend, t, n, repeats, sets, onnx)
+                        spec = Spec(name, backend, t, n, repeats, sets, onnx, onnx_int8)
                         r = _subprocess({"spec": asdict(spec)})
                         if "error" in r:
                             print(f"{backend:>9} {t:>7} {n:>5}  failed: {r['error']}", flush=True)
                             continue
                         rate = flops / (r["ms_per_image"] / 1000) / 1e9
-                        peak = max(peaks[t]["matmul_gflops"], peaks[t]["conv_gflops"])
+                        peak = max(r["machine"]["matmul_gflops"], r["machine"]["conv_gflops"])
                         print(f"{backend:>9} {t:>7} {n:>5} {r['ms_per_image']:>9.1f} {rate:>8.1f} "
-                              f"{100 * rate / peak:>6.1f}% {r['peak_mb']:>8.0f} {r['first_call_s']:>10.1f}",
+                              f"{100 * rate / peak:>6.1f}% {r['peak_mb']:>8.0f} {r['first_call_s']:>10.1f} {peak:>12.1f}",
                               flush=True)
             if eager_variants:
                 print(f"\neager variants, preset {name}, {max(threads)} threads:", flush=True)

@@ -6,7 +6,7 @@ Prints, for each batch size: milliseconds per image of stage 1 (layout), stage 2
 stage 3 (render) and the pipeline, the FLOPs per image of each (torch.utils.flop_counter)
 and the GFLOP/s achieved.
 
-    python benchmarks/inference.py --compare [--presets paper tiny] [--backends eager compile onnx]
+    python benchmarks/inference.py --compare [--presets paper tiny] [--backends eager eager-cl compile onnx onnx-int8]
         [--compare-threads 1 2] [--batch 1 8] [--eager-variants]
 
 Side by side, one subprocess per configuration: eager (``eager-cl``: channels-last weights)
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="eager vs torch.compile vs ONNX Runtime")
     parser.add_argument("--presets", nargs="+", default=["paper", "tiny"], help="--compare: presets")
     parser.add_argument("--backends", nargs="+", default=["eager", "eager-cl", "compile", "onnx"],
-                        help="--compare: eager, eager-cl (channels-last), compile, onnx")
+                        help="--compare: eager, eager-cl (channels-last), compile, onnx, onnx-int8")
     parser.add_argument("--compare-threads", type=int, nargs="+", default=[1, 2], help="--compare: thread counts")
     parser.add_argument("--eager-variants", action="store_true",
                         help="--compare: also time contiguous/channels-last x no_grad/inference_mode")

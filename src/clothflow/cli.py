@@ -251,6 +251,9 @@ def _add_export(sub) -> None:
     p.add_argument("--out", type=Path, help="the .onnx file to write (default: RUN/model.onnx)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (18 or newer)")
     p.add_argument("--static-batch", action="store_true", help="export for batch size 1 only")
+    p.add_argument("--int8", action="store_true",
+                   help="also write an int8 copy (MODEL.int8.onnx), its convolutions quantised and calibrated "
+                        "on synthetic pairs of the model's task")
     p.set_defaults(func=_run_export)
 
 
@@ -263,6 +266,11 @@ def _run_export(args) -> None:
     writable_dir(out.parent if str(out.parent) else Path("."))
     path = export_onnx(pipe, out, opset=args.opset, batch_dynamic=not args.static_batch)
     print(f"wrote {path} (run it with --backend onnx --model {path})")
+    if args.int8:
+        from .quantize import quantize_onnx
+
+        int8 = quantize_onnx(path, path.with_suffix(".int8.onnx"))
+        print(f"wrote {int8} (int8; run it with --backend onnx --model {int8})")
 
 
 # ---- evaluate -------------------------------------------------------------------------------

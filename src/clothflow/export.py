@@ -65,7 +65,7 @@ INPUT_NAMES: dict[str, tuple[str, ...]] = {
 }
 DENSE_INPUT_NAMES = ("src_iuv", "tgt_iuv")
 _INT_INPUTS = ("src_parse", "person_parse")
-_INSTALL_HINT = "install the ONNX extra: pip install 'clothflow[onnx]'"
+INSTALL_HINT = "install the ONNX extra: pip install 'clothflow[onnx]'"
 
 
 def input_names(config: PipelineConfig) -> tuple[str, ...]:
@@ -142,7 +142,7 @@ def export_onnx(
     try:
         import onnxscript  # noqa: F401  (the exporter needs it)
     except ImportError:
-        raise ClothflowError(f"ONNX export needs onnx and onnxscript; {_INSTALL_HINT}") from None
+        raise ClothflowError(f"ONNX export needs onnx and onnxscript; {INSTALL_HINT}") from None
     if pipe.config.warp == "tps":  # kornia's TPS solver calls torch.linalg.solve: no ONNX operator
         raise ClothflowError("the TPS ablation cannot be exported to ONNX (its solver has no ONNX operator)")
     if opset < DEFAULT_OPSET:
@@ -206,7 +206,7 @@ class OnnxPipeline:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ClothflowError(f"the ONNX backend needs onnxruntime; {_INSTALL_HINT}") from None
+            raise ClothflowError(f"the ONNX backend needs onnxruntime; {INSTALL_HINT}") from None
         self.path = resolve_onnx(path)
         options = ort.SessionOptions()
         if threads is not None:

@@ -66,8 +66,8 @@ class AnimateConfig:
     """
 
     temporal_reuse: bool = True
-    reuse_strength: float = 0.6
-    still_motion: float = 0.03
+    reuse_strength: float = 0.8
+    still_motion: float = 0.015
     smooth: bool = True
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     retarget: RetargetConfig = field(default_factory=RetargetConfig)

@@ -110,6 +110,20 @@ def tiny_pipe(tiny_cfg):
     return ClothFlowPipeline(tiny_cfg).eval()
 
 
+def test_body_motion_follows_a_translation_and_flags_appearing_points():
+    from clothflow.animate.body import body_motion
+
+    cur = (TEMPLATE * 12 + [22, 14]).astype(np.float32)
+    field, size = body_motion(cur + [1.5, -0.5], cur, SIZE, sigma=3.0)
+    torch.testing.assert_close(field, torch.tensor([1.5, -0.5]).view(1, 2, 1, 1).expand(1, 2, *SIZE))
+    assert float(size.min()) == pytest.approx(float(np.hypot(1.5, 0.5)), abs=1e-4)
+    prev = cur.copy()
+    prev[4] = -1  # the right wrist comes into view
+    _, size = body_motion(prev, cur, SIZE, sigma=3.0)
+    wx, wy = cur[4].round().astype(int)
+    assert float(size[0, 0, wy, wx]) > 10.0 and float(size[0, 0, 2, 22]) < 1e-3
+
+
 def test_cached_source_pyramid_gives_the_pipelines_flow(tiny_pipe):
     from clothflow.animate.body import cascade_from_features
     from clothflow.data import labels

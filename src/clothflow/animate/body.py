@@ -6,17 +6,21 @@ run the three stages for the new pose. What does not change between frames is co
 layout one-hot and the flow network's source feature pyramid. Only the target side (the
 pose heatmaps, the layout and the target pyramid) is computed per frame.
 
-Temporal reuse (``AnimateConfig.temporal_reuse``) carries the previous frame over where the
-pose moved little. A per-pixel stillness weight ``g`` in [0, ``reuse_strength``] is
-``reuse_strength * exp(-(m / still_motion)^2)``, where ``m`` is the keypoint motion
-between the two frames spread over the image (Gaussian-weighted mean over keypoints and bone
-midpoints, so every pixel takes the motion of the body part nearest to it). Then
+Temporal reuse (``AnimateConfig.temporal_reuse``) carries the previous frame over, moved
+along with the body. Keypoints and bone midpoints present in both frames carry their motion;
+spread over the image (a softmax over Gaussian distances, so every pixel follows the body part
+nearest to it) they give a dense backward motion ``D`` (frame t -> t - 1, pixels) and its local
+size ``m`` (torso lengths per frame). The previous frame's layout probabilities ``p``, flow ``F``
+and image ``I`` are warped by ``D`` (:func:`motion_field`), and blended in with the weight
+``g = reuse_strength * exp(-(m / still_motion)^2)``:
 
-- the layout probabilities, ``p_t = g p_{t-1} + (1 - g) p_t`` (no flicker of class edges),
-- the flow, ``F_t = g F_{t-1} + (1 - g) F_t`` (the cloth does not shimmer),
-- the output, ``I_t = g I_{t-1} + (1 - g) I_t``.
+- ``p_t = g W(p_{t-1}, D) + (1 - g) p_t`` (no flicker of class edges),
+- ``F_t = g (W(F_{t-1}, D) + D) + (1 - g) F_t`` (the cloth does not shimmer),
+- ``I_t = g W(I_{t-1}, D) + (1 - g) I_t``.
 
-Where the body moves, ``g`` is ~0 and the frame is the pipeline's own result.
+Where the body moves fast (large ``m``) the keypoint motion is least trustworthy and the frame
+is mostly the pipeline's own; ``motion_compensation=False`` blends without warping (reuse only
+where the body is still).
 
 Example:
     >>> import numpy as np, torch
@@ -55,11 +59,12 @@ class AnimateConfig:
     """Options of body animation.
 
     Attributes:
-        temporal_reuse: carry the previous frame's layout, flow and image over where the pose
-            moved little (see the module notes); False: every frame on its own.
+        temporal_reuse: carry the previous frame's layout, flow and image over (see the module
+            notes); False: every frame on its own.
         reuse_strength: the largest weight of the previous frame (at zero motion), in [0, 1).
         still_motion: keypoint motion, in torso lengths per frame, at which the weight has
             fallen to 1/e of ``reuse_strength``.
+        motion_compensation: warp the previous frame along the keypoint motion before blending.
         smooth: One-Euro smoothing of the retargeted keypoints.
         smoothing: the filter's parameters.
         retarget: how driving poses map to the source skeleton.
@@ -67,7 +72,8 @@ class AnimateConfig:
 
     temporal_reuse: bool = True
     reuse_strength: float = 0.8
-    still_motion: float = 0.015
+    still_motion: float = 0.1
+    motion_compensation: bool = True
     smooth: bool = True
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     retarget: RetargetConfig = field(default_factory=RetargetConfig)
@@ -174,38 +180,57 @@ def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: t
     return upflow(flow, net.finest_factor)[..., : size[0], : size[1]]
 
 
-def motion_map(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma: float) -> torch.Tensor:
-    """Per-pixel body motion between two poses: 1 x 1 x H x W pixels per frame.
+def body_motion(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense body motion between two poses, from their keypoints.
 
     Keypoints and bone midpoints present in both poses carry their displacement; each pixel
-    takes the Gaussian-weighted (``sigma`` pixels) mean, normalised, so far from the body it is
-    the motion of the nearest part. A point present in only one pose counts as moving by
-    ``10 * sigma``. Without any point in common, the map is ``inf`` everywhere.
+    takes the Gaussian-weighted (``sigma`` pixels from the point in ``cur``) mean, normalised by
+    a softmax, so far from the body it is the motion of the nearest part. A point present in
+    only one pose counts as moving by ``10 * sigma`` (and does not move the field).
+
+    Args:
+        prev, cur: 18 x 2 poses (pixels, -1 missing) of frames t - 1 and t.
+        size: (H, W).
+        sigma: spread in pixels.
+
+    Returns:
+        (field 1 x 2 x H x W: backward displacement t -> t - 1 in pixels, zeros when no point is
+        shared; size 1 x 1 x H x W: the weighted mean of the points' motion lengths, inf when no
+        point is shared).
+
+    Example:
+        >>> import numpy as np
+        >>> from clothflow.data.synthetic_pose import TEMPLATE
+        >>> cur = (TEMPLATE * 12 + [22, 14]).astype(np.float32)
+        >>> field, size = body_motion(cur - [2.0, 0.0], cur, (64, 44), sigma=3.0)
+        >>> [round(v, 3) + 0.0 for v in field[0, :, 30, 20].tolist()], round(float(size.max()), 3)
+        ([-2.0, 0.0], 2.0)
     """
     both = visible(prev) & visible(cur)
     pts, moves = [], []
     for k in range(NUM_KEYPOINTS):
         if both[k]:
             pts.append(cur[k])
-            moves.append(float(np.linalg.norm(cur[k] - prev[k])))
+            moves.append(prev[k] - cur[k])
         elif visible(prev[k]) != visible(cur[k]):
             pts.append(cur[k] if visible(cur[k]) else prev[k])
-            moves.append(10.0 * sigma)
+            moves.append(None)
     for a, b in LIMBS:
         if both[a] and both[b]:
             pts.append((cur[a] + cur[b]) / 2)
-            moves.append(float(np.linalg.norm((cur[a] + cur[b]) / 2 - (prev[a] + prev[b]) / 2)))
+            moves.append((prev[a] + prev[b]) / 2 - (cur[a] + cur[b]) / 2)
     h, w = size
-    if not pts:
-        return torch.full((1, 1, h, w), float("inf"))
-    p = torch.tensor(np.asarray(pts), dtype=torch.float32)
-    m = torch.tensor(moves, dtype=torch.float32)
+    if not any(m is not None for m in moves):
+        return torch.zeros(1, 2, h, w), torch.full((1, 1, h, w), float("inf"))
+    p = torch.tensor(np.asarray(pts, np.float32))
+    d = torch.tensor(np.asarray([m if m is not None else (0.0, 0.0) for m in moves], np.float32))
+    length = torch.tensor([float(np.linalg.norm(m)) if m is not None else 10.0 * sigma for m in moves])
     ys = torch.arange(h, dtype=torch.float32).view(1, h, 1)
     xs = torch.arange(w, dtype=torch.float32).view(1, 1, w)
     d2 = (xs - p[:, 0, None, None]) ** 2 + (ys - p[:, 1, None, None]) ** 2  # P x H x W
-    logits = -d2 / (2 * sigma**2)
-    weights = torch.softmax(logits, dim=0)  # normalised per pixel, stable far from every point
-    return (weights * m[:, None, None]).sum(0)[None, None]
+    weights = torch.softmax(-d2 / (2 * sigma**2), dim=0)  # normalised per pixel, stable far from every point
+    field = torch.einsum("phw,pc->chw", weights, d)[None]
+    return field, (weights * length[:, None, None]).sum(0)[None, None]
 
 
 class BodyAnimator:
@@ -239,26 +264,33 @@ class BodyAnimator:
         kps = self.retargeter(driving)
         return self.filter(kps) if self.config.smooth else kps
 
-    def _stillness(self, kps: np.ndarray) -> torch.Tensor:
+    def _reuse(self, kps: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weight g 1 x 1 x H x W, backward motion D 1 x 2 x H x W) of the previous frame."""
         h, w = self.size
         if not self.config.temporal_reuse or self.prev is None:
-            return torch.zeros(1, 1, h, w)
+            return torch.zeros(1, 1, h, w), torch.zeros(1, 2, h, w)
         unit = self.retargeter.source_unit if self.retargeter is not None else h / 4
-        motion = motion_map(self.prev["keypoints"], kps, self.size, sigma=0.25 * unit) / unit
-        return self.config.reuse_strength * torch.exp(-((motion / self.config.still_motion) ** 2))
+        field, size = body_motion(self.prev["keypoints"], kps, self.size, sigma=0.25 * unit)
+        g = self.config.reuse_strength * torch.exp(-((size / unit / self.config.still_motion) ** 2))
+        return g, field if self.config.motion_compensation else torch.zeros_like(field)
 
     @torch.inference_mode()
     def step(self, driving: np.ndarray) -> AnimatedFrame:
         """Render the source in the pose of one driving frame (18 x 2, driving pixels, -1 missing)."""
         pipe, src = self.pipe, self.source
         kps = self.pose_for(np.asarray(driving, np.float32))
-        g = self._stillness(kps)
+        g, motion = self._reuse(kps)
+        reuse = self.prev is not None and self.config.temporal_reuse
+
+        def carried(name: str) -> torch.Tensor:  # the previous frame's tensor, moved to this frame
+            return warp(self.prev[name], motion, padding_mode="border")
+
         x = PoseInputs(src.image, src.classes, pipe.pose_maps(torch.from_numpy(kps)[None], self.size))
         classes, probs = None, None
         if pipe.layout is not None:
             probs = torch.softmax(pipe.predict_layout(x), 1)
-            if self.prev is not None and self.config.temporal_reuse:
-                probs = g * self.prev["probs"] + (1 - g) * probs
+            if reuse:
+                probs = g * carried("probs") + (1 - g) * probs
             classes = probs.argmax(1)
         if src.features is not None:
             tgt = labels.one_hot(classes) if classes is not None else torch.zeros_like(self.src_onehot)
@@ -267,12 +299,12 @@ class BodyAnimator:
             flow = cascade_from_features(pipe.flow, src.features, tgt, self.size)
         else:
             flow = pipe.estimate_flow(x, classes).flow
-        if self.prev is not None and self.config.temporal_reuse:
-            flow = g * self.prev["flow"] + (1 - g) * flow
+        if reuse:
+            flow = g * (carried("flow") + motion) + (1 - g) * flow
         moved = FlowOutput(flows=[flow], flow=flow, warped_cloth=warp(src.cloth, flow), warped_mask=warp(src.mask, flow))
         image = pipe.render_output(x, moved, classes).image
-        if self.prev is not None and self.config.temporal_reuse:
-            image = g * self.prev["image"] + (1 - g) * image
+        if reuse:
+            image = g * carried("image") + (1 - g) * image
         self.prev = {"keypoints": kps, "probs": probs, "flow": flow, "image": image}
         return AnimatedFrame(image=image, keypoints=kps, flow=flow, stillness=g)
 
@@ -282,4 +314,4 @@ class BodyAnimator:
             yield self.step(driving)
 
 
-__all__ = ["AnimateConfig", "AnimatedFrame", "BodyAnimator", "SourceEncoding", "cascade_from_features", "encode_source", "motion_map"]
+__all__ = ["AnimateConfig", "AnimatedFrame", "BodyAnimator", "SourceEncoding", "cascade_from_features", "body_motion", "encode_source"]

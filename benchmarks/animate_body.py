@@ -16,6 +16,9 @@ Figures:
   warped to t by the *true* flow between the two true frames, over the pixels where that flow
   is known (visible body pixels, and background in both frames); mean over t. The same figure
   of the true frames themselves (only resampling error) is the floor.
+- sharpness: mean absolute difference between neighbouring pixels (grey levels, over the
+  true frame's body pixels), as a share of the true frames' own: blending frames blurs, and
+  blur alone would also make the stability figure look better.
 - fps: frames per second of the animator alone (retarget, smooth, three stages), on
   ``--threads`` threads, driving poses given (no pose estimation).
 
@@ -66,6 +69,17 @@ def stability(frames: list[torch.Tensor], truth) -> float:
         err = ((frames[t] - moved).abs().mean(1, keepdim=True) * mask).sum() / mask.sum().clamp(min=1)
         diffs.append(float(err) * 127.5)
     return float(np.mean(diffs))
+
+
+def gradient_energy(frames: list[torch.Tensor], truth) -> float:
+    """Mean |horizontal| + |vertical| neighbour difference in grey levels over the true body pixels."""
+    values = []
+    for image, render in zip(frames, truth):
+        gy = (image[..., 1:, :-1] - image[..., :-1, :-1]).abs()
+        gx = (image[..., :-1, 1:] - image[..., :-1, :-1]).abs()
+        mask = torch.from_numpy(render.surface[:-1, :-1] > 0)[None, None].float()
+        values.append(float(((gx + gy).mean(1, keepdim=True) * mask).sum() / mask.sum().clamp(min=1)) * 127.5)
+    return float(np.mean(values))
 
 
 def jitter(poses: np.ndarray) -> float:
@@ -129,11 +143,13 @@ def main() -> None:
     results = {}
     print(f"model {args.model} ({size[0]} x {size[1]}), {args.frames} frames per sequence, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'motion':6} {'driver':6} {'reuse':5} {'SSIM':>6} {'min SSIM':>8} {'stability':>9} {'truth stab.':>11} {'fps':>6}")
+    print(f"{'motion':6} {'driver':6} {'reuse':5} {'SSIM':>6} {'min SSIM':>8} {'stability':>9} {'truth stab.':>11} "
+          f"{'sharpness':>9} {'fps':>6}")
     for kind in args.motions:
         seq = motion_sequence(kind, args.frames, size, seed=args.seed)
         truth = [as_tensor(f.image) for f in seq.frames]
         truth_stab = stability(truth, seq.frames)
+        truth_sharp = gradient_energy(truth, seq.frames)
         source = encode_source(pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
         other = [p.keypoints for p in motion_poses(kind, args.frames, DRIVER_FRAME, motion_identity(args.seed + 1))]
         drivers = {"self": list(seq.keypoints()), "other": other}
@@ -146,10 +162,11 @@ def main() -> None:
                 images = [f.image for f in frames]
                 scores = [float(ssim(o, t)) for o, t in zip(images, truth)]
                 row = {"ssim": float(np.mean(scores)), "ssim_min": float(np.min(scores)), "ssim_per_frame": scores,
-                       "stability": stability(images, seq.frames), "truth_stability": truth_stab, "fps": 1.0 / spf}
+                       "stability": stability(images, seq.frames), "truth_stability": truth_stab,
+                       "sharpness": gradient_energy(images, seq.frames) / truth_sharp, "fps": 1.0 / spf}
                 results[f"{kind}/{driver}/{'reuse' if reuse else 'no_reuse'}"] = row
                 print(f"{kind:6} {driver:6} {'on' if reuse else 'off':5} {row['ssim']:6.3f} {row['ssim_min']:8.3f} "
-                      f"{row['stability']:9.2f} {truth_stab:11.2f} {row['fps']:6.1f}")
+                      f"{row['stability']:9.2f} {truth_stab:11.2f} {row['sharpness']:9.2f} {row['fps']:6.1f}")
                 if kind == "walk" and driver == "other":
                     keep = {"reuse" if reuse else "no_reuse": frames}
                     results.setdefault("_frames", {}).update(keep)

@@ -71,7 +71,7 @@ class AnimateConfig:
     """
 
     temporal_reuse: bool = True
-    reuse_strength: float = 0.8
+    reuse_strength: float = 0.5
     still_motion: float = 0.1
     motion_compensation: bool = True
     smooth: bool = True

@@ -95,7 +95,7 @@ class FinetTrainConfig:
 
     steps: int = 400
     batch_size: int = 16
-    lr: float = 2e-4
+    lr: float = 1e-3
     num_items: int = 2000
     seed: int = 0
     kl_weight: float = 0.01

@@ -7,6 +7,9 @@ Two-stage variants (``finet``, ``no_compat``, ``pix2pix_noise``):
 - appearance: ``rgb = tanh(AppUNet([erased, mask, one_hot(layout), z_a]))``, composited
   into the erased region only.
 
+Both are :class:`~clothflow.finet.unet.CodeUNet`: the code enters as input planes inside the
+erased region and is added again at the bottleneck and at every decoder scale.
+
 ``no_two_stage`` generates both from one U-Net and one code ``z`` (twice as long).
 
 Codes: during training ``z ~ q(z | true garment)`` (the shape / appearance encoders) and the
@@ -42,13 +45,13 @@ from safetensors.torch import save as save_tensors
 from ..data.labels import NUM_CLASSES, one_hot
 from ..errors import ClothflowError
 from ..ioutils import atomic_write_bytes, atomic_write_text
-from ..models.blocks import UNet
 from .config import FinetConfig
 from .encoders import Gaussian, GaussianEncoder
 from .inputs import (
     APPEARANCE_CHANNELS, CONTEXT_LAYOUT_CHANNELS, GARMENT_LAYOUT_CHANNELS, PERSON_CHANNELS, REGIONS,
     SHAPE_CONTEXT_CHANNELS, FinetInputs, garment_appearance, garment_layout, region_planes,
 )
+from .unet import CodeUNet
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -105,8 +108,8 @@ class FinetModel(nn.Module):
         c, z = config, config.z_dim
         unet = dict(base_channels=c.base_channels, depth=c.depth)
         if c.two_stage:
-            self.shape_net = UNet(PERSON_CHANNELS + SHAPE_CONTEXT_CHANNELS + z, NUM_CLASSES, **unet)
-            self.appearance_net = UNet(APP_IN + z, 3, **unet)
+            self.shape_net = CodeUNet(PERSON_CHANNELS + SHAPE_CONTEXT_CHANNELS + z, NUM_CLASSES, z, **unet)
+            self.appearance_net = CodeUNet(APP_IN + z, 3, z, **unet)
             if c.has_encoder:
                 self.shape_encoder = GaussianEncoder(GARMENT_LAYOUT_CHANNELS, z, c.encoder_channels)
                 self.appearance_encoder = GaussianEncoder(APPEARANCE_CHANNELS, z, c.encoder_channels)
@@ -114,7 +117,7 @@ class FinetModel(nn.Module):
                 self.shape_compat = GaussianEncoder(COMPAT_SHAPE_IN, z, c.encoder_channels)
                 self.appearance_compat = GaussianEncoder(COMPAT_APP_IN, z, c.encoder_channels)
         else:
-            self.joint_net = UNet(PERSON_CHANNELS + SHAPE_CONTEXT_CHANNELS + 3 + 2 * z, NUM_CLASSES + 3, **unet)
+            self.joint_net = CodeUNet(PERSON_CHANNELS + SHAPE_CONTEXT_CHANNELS + 3 + 2 * z, NUM_CLASSES + 3, 2 * z, **unet)
             self.joint_encoder = GaussianEncoder(GARMENT_LAYOUT_CHANNELS + APPEARANCE_CHANNELS, 2 * z, c.encoder_channels)
             self.joint_compat = GaussianEncoder(COMPAT_SHAPE_IN + APPEARANCE_CHANNELS, 2 * z, c.encoder_channels)
 
@@ -168,14 +171,14 @@ class FinetModel(nn.Module):
         known = x.shape_context[:, :NUM_CLASSES].argmax(1)
         inside = x.mask[:, 0] > 0.5
         if not self.config.two_stage:
-            out = self.joint_net(torch.cat([x.person, x.shape_context, x.erased, _code_planes(codes.shape, x.mask)], 1))
+            out = self.joint_net(torch.cat([x.person, x.shape_context, x.erased, _code_planes(codes.shape, x.mask)], 1), codes.shape, x.mask)
             logits, raw = out[:, :NUM_CLASSES], torch.tanh(out[:, NUM_CLASSES:])
             return InpaintOutput(logits, torch.where(inside, logits.argmax(1), known), raw, x.erased + x.mask * raw)
-        logits = self.shape_net(torch.cat([x.person, x.shape_context, _code_planes(codes.shape, x.mask)], 1))
+        logits = self.shape_net(torch.cat([x.person, x.shape_context, _code_planes(codes.shape, x.mask)], 1), codes.shape, x.mask)
         generated = torch.where(inside, logits.argmax(1), known)
         drive = generated if layout is None else layout
         raw = torch.tanh(self.appearance_net(
-            torch.cat([x.erased, x.mask, one_hot(drive), _code_planes(codes.appearance, x.mask)], 1)
+            torch.cat([x.erased, x.mask, one_hot(drive), _code_planes(codes.appearance, x.mask)], 1), codes.appearance, x.mask
         ))
         return InpaintOutput(logits, generated, raw, x.erased + x.mask * raw)
 

@@ -1,4 +1,4 @@
-"""Data-parallel training helpers: process-group setup and teardown, gradient and scalar averaging.
+"""Data-parallel training helpers: process-group setup and teardown, DDP routing, scalar averaging.
 
 Training runs in one process, or in N processes started by ``torchrun --nproc_per_node N -m
 clothflow train ...`` or by :func:`spawn` (``clothflow train --nproc N``). Each process reads its
@@ -6,17 +6,25 @@ rank from the environment torchrun sets (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`
 ``MASTER_ADDR``, ``MASTER_PORT``); the backend is ``nccl`` on GPUs and ``gloo`` on CPU.
 
 How N processes stay equal to one: every rank draws the same global batch of a step
-(:class:`clothflow.train.StepBatchSampler`) and takes its shard ``indices[rank::world]``. The
-batch size must divide by the world size, so each rank's loss is a mean over the same number
-of pairs, and the mean over ranks of those means is the global batch's loss. After
-``backward`` the gradients are averaged over ranks by hand (:func:`average_gradients`, one
-``all_reduce`` over a flat buffer) instead of wrapping the stage in
-``DistributedDataParallel``: the objectives call the pipeline's stage methods
-(``pipe.estimate_flow``, ``pipe.render`` ...) rather than one module's ``forward``, and DDP's
-reducer hooks only fire for gradients produced through its wrapper's ``forward``. Every rank
-then applies the same Adam step to the same weights. Losses that are not per-pair means
-(BatchNorm statistics with ``norm="batch"``, in-batch class weighting of the layout loss)
-see the shard instead of the global batch; the default configuration has neither.
+(:class:`clothflow.train.StepBatchSampler`) and takes its shard ``indices[rank::world]``, the
+same interleaved slice :class:`torch.utils.data.DistributedSampler` gives a rank. That sampler
+is not used because it orders an epoch as a whole: a run stopped mid-epoch could not pick up
+at the exact batch it left, whereas batch t here depends on the seed and t alone. The batch
+size must divide by the world size, so each rank's loss is a mean over the same number of
+pairs, and the mean over ranks of those means is the global batch's loss.
+
+Gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`. The stage
+being trained is wrapped (:func:`data_parallel`), and while its objective runs
+(:func:`routed_through`) the pipeline's attribute of that stage (``pipe.flow`` ...) resolves
+to the wrapper: the objectives call the pipeline's stage methods, which call
+``self.flow(...)``, so the forward passes through DDP and its reducer all-reduces the
+gradients in buckets during ``backward``. The wrapper sits in the pipeline instance's
+``__dict__`` (found before :meth:`torch.nn.Module.__getattr__` looks in ``_modules``), so
+``state_dict`` keys, checkpoints and everything run outside the objective (image logging
+on rank 0 alone, saving) see the plain module. Every rank then applies the same Adam step to
+the same weights. Losses that are not per-pair means (BatchNorm statistics with
+``norm="batch"``, in-batch class weighting of the layout loss) see the shard instead of the
+global batch; the default configuration has neither.
 
 Example (two CPU processes on this machine)::
 
@@ -27,11 +35,14 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from .errors import ClothflowError
 
@@ -125,25 +136,43 @@ def broadcast_parameters(module: torch.nn.Module, ctx: DistContext) -> None:
             dist.broadcast(t.data, src=0)
 
 
-def average_gradients(params: Iterable[torch.nn.Parameter], ctx: DistContext) -> None:
-    """Replace each gradient by its mean over ranks (one all_reduce over a flat buffer).
+def data_parallel(module: nn.Module, ctx: DistContext) -> DistributedDataParallel | None:
+    """``module`` wrapped in DistributedDataParallel, or None in one process.
 
-    Parameters without a gradient are skipped; every rank runs the same graph, so the same
-    parameters have gradients everywhere.
+    Building the wrapper is a collective (it copies rank 0's weights and buffers to every
+    rank), so all ranks call it at the same point.
     """
     if not ctx.distributed:
+        return None
+    # this rank's GPU (resolve_device always names one: LOCAL_RANK's unless given); none on the CPU
+    device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    # find_unused_parameters stays False: every parameter of every stage gets a gradient from
+    # its objective (all tasks and ablation variants), so DDP needs no extra graph traversal.
+    # A stage that left some out would fail loudly at the next step instead of training wrong.
+    return DistributedDataParallel(module, device_ids=device_ids, find_unused_parameters=False)
+
+
+@contextmanager
+def routed_through(parent: nn.Module, name: str, wrapper: DistributedDataParallel | None) -> Iterator[None]:
+    """Inside the block, ``parent.<name>`` is ``wrapper`` instead of the sub-module it wraps.
+
+    The wrapper goes into the instance ``__dict__``, which attribute lookup reads before
+    ``nn.Module.__getattr__`` reaches ``_modules``; ``_modules``, ``state_dict`` and
+    ``parameters`` are untouched. Removed on leaving, also on an exception. ``wrapper`` None
+    (one process) changes nothing.
+    """
+    if wrapper is None:
+        yield
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= ctx.world_size
-    offset = 0
-    for g in grads:
-        n = g.numel()
-        g.copy_(flat[offset : offset + n].view_as(g))
-        offset += n
+    if parent._modules.get(name) is not wrapper.module:
+        raise ValueError(f"the wrapper does not wrap the sub-module {name!r}")
+    if name in parent.__dict__:
+        raise RuntimeError(f"{name!r} is already routed through a wrapper")
+    parent.__dict__[name] = wrapper
+    try:
+        yield
+    finally:
+        del parent.__dict__[name]
 
 
 def average_scalars(values: dict[str, float], ctx: DistContext, stop: bool = False) -> tuple[dict[str, float], bool]:

@@ -9,9 +9,10 @@ the batches an uninterrupted one would have, and ends with the same weights.
 
 Data-parallel: under ``torchrun --nproc_per_node N`` (or ``clothflow train --nproc N``) each
 rank takes its shard ``[rank::N]`` of every step's global batch (``batch_size`` stays the
-global batch) and gradients are averaged over ranks after ``backward``, so N processes end
-with the weights one process would (see :mod:`clothflow.distributed`). Rank 0 alone writes
-the run folder, checkpoints, TensorBoard logs and progress bars.
+global batch) and the trained stage runs under DistributedDataParallel, which averages the
+gradients over ranks during ``backward``, so N processes end with the weights one process
+would (see :mod:`clothflow.distributed`). Rank 0 alone writes the run folder, checkpoints,
+TensorBoard logs and progress bars.
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def _train_stage(
     ckpt = run / "checkpoint.safetensors"
     if resume_optimizer:
         load_checkpoint(ckpt, pipe, optimizer)
+    ddp = distributed.data_parallel(module, ctx)  # None in one process
     sampler = StepBatchSampler(
         len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps, ctx.rank, ctx.world_size
     )
@@ -264,10 +266,9 @@ def _train_stage(
         for batch in loader:
             batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
             optimizer.zero_grad(set_to_none=True)
-            with autocast:
+            with autocast, distributed.routed_through(pipe, stage, ddp):
                 terms = objective(pipe, batch, features, cfg.loss)
-            terms["total"].backward()
-            distributed.average_gradients(params, ctx)  # the global batch's gradient on every rank
+            terms["total"].backward()  # under DDP: the global batch's gradient on every rank
             optimizer.step()
             state.step += 1
             late = deadline is not None and time.monotonic() > deadline

@@ -3,6 +3,10 @@
 ``clothflow inpaint --model RUN --erase upper|lower|dress [--samples K] --out DIR`` with either
 ``--image IMG --parse PARSE.png --pose KEYPOINTS.json`` (a photo, its LIP parsing and its
 keypoints) or ``--synthetic INDEX`` (an embedded held-out synthetic outfit).
+
+Try-on: ``--garment IMG [--garment-mask MASK.png]`` (an in-shop photo on white) or
+``--garment-synthetic INDEX`` fills the region with that garment instead of samples and
+writes ``tryon.png`` and ``grid.png`` (see :mod:`clothflow.finet.garment`).
 """
 
 from __future__ import annotations
@@ -36,17 +40,29 @@ def add_inpaint_parser(sub) -> None:
     p.add_argument("--erase", required=True, help=f"the garment to erase and fill: {', '.join(REGIONS)}")
     p.add_argument("--samples", type=int, default=4, help="how many samples K (default 4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples")
-    p.add_argument("--out", type=Path, required=True, help="folder for sample_01.png ... and grid.png")
+    p.add_argument("--garment", type=Path, help="try-on: an in-shop garment photo on a white background (--samples is ignored)")
+    p.add_argument("--garment-mask", type=Path, help="its mask (> 127 = garment; default: the photo's non-white pixels)")
+    p.add_argument("--garment-synthetic", type=_nonnegative, metavar="INDEX",
+                   help="try-on: the same garment region of held-out synthetic outfit INDEX")
+    p.add_argument("--out", type=Path, required=True, help="folder for sample_01.png ... and grid.png (tryon.png with a garment)")
     p.set_defaults(func=run_inpaint)
 
 
 def run_inpaint(args) -> None:
-    from .infer import file_batch, inpaint, synthetic_batch, write_samples
+    from .infer import file_batch, inpaint, synthetic_batch, tryon, write_samples
     from .inputs import region_index
     from .models import FinetModel
 
     region_index(args.erase)  # a bad --erase fails before anything is loaded
-    if args.samples < 1:
+    garment = args.garment is not None or args.garment_synthetic is not None
+    if args.garment is not None and args.garment_synthetic is not None:
+        raise ClothflowError("inpaint: give --garment IMG or --garment-synthetic INDEX, not both")
+    if args.garment_mask is not None and args.garment is None:
+        raise ClothflowError("inpaint: --garment-mask goes with --garment IMG")
+    for path in (args.garment, args.garment_mask):
+        if path is not None and not path.is_file():
+            raise ClothflowError("file not found", path)
+    if not garment and args.samples < 1:
         raise ClothflowError(f"inpaint: --samples must be >= 1, got {args.samples}")
     if (args.image is None) == (args.synthetic is None):
         raise ClothflowError("inpaint: give --image IMG (with --parse and --pose) or --synthetic INDEX")
@@ -64,6 +80,14 @@ def run_inpaint(args) -> None:
         batch = file_batch(args.image, args.parse, args.pose, args.erase, size)
     else:
         batch = synthetic_batch(args.synthetic, args.erase, size)
+    if garment:
+        from .garment import target_garment, write_tryon
+
+        garment_image, garment_mask = target_garment(batch, args.garment, args.garment_mask, args.garment_synthetic)
+        output = tryon(model, batch, garment_image, garment_mask)
+        paths = write_tryon(args.out, batch, garment_image, garment_mask, output)
+        print(f"wrote {paths[0]} and {paths[1]}")
+        return
     outputs = inpaint(model, batch, args.samples, args.seed)
     paths = write_samples(args.out, batch, outputs, truth=args.synthetic is not None)
     print(f"wrote {len(outputs)} samples and {paths[-1]}")

@@ -28,9 +28,8 @@ from pathlib import Path
 
 import torch
 
-BACKENDS = ("eager", "eager-cl", "compile", "onnx", "onnx-int8")
-EAGER_VARIANTS = (("contiguous", "no_grad"), ("contiguous", "inference_mode"), ("channels_last", "no_grad"),
-                  ("channels_last", "inference_mode"))
+BACKENDS = ("eager", "compile", "onnx", "onnx-int8")
+GRAD_MODES = ("no_grad", "inference_mode")
 
 
 @dataclass
@@ -90,7 +89,7 @@ def run_worker(spec: Spec) -> dict:
     """Time one configuration in this process; returns ms/image and the peak RSS delta."""
     from clothflow.config import apply_overrides, preset
     from clothflow.export import OnnxPipeline, example_inputs
-    from clothflow.fast import compile_pipeline, use_channels_last
+    from clothflow.fast import compile_pipeline
     from clothflow.models.pipeline import ClothFlowPipeline
 
     torch.set_num_threads(spec.threads)
@@ -103,8 +102,6 @@ def run_worker(spec: Spec) -> dict:
     else:
         torch.manual_seed(0)
         model = ClothFlowPipeline(cfg).eval()
-        if spec.backend == "eager-cl":
-            use_channels_last(model)
         if spec.backend == "compile":
             compile_pipeline(model)
         mode = torch.inference_mode if spec.grad_mode == "inference_mode" else torch.no_grad
@@ -184,8 +181,8 @@ def _quantize(onnx: str) -> str:
 
 
 def compare(presets: list[str], backends: list[str], threads: list[int], batches: list[int], repeats: int,
-            sets: list[str], eager_variants: bool) -> None:
-    """Print the side-by-side table (and, optionally, the eager memory-format / grad-mode table)."""
+            sets: list[str], grad_modes: bool) -> None:
+    """Print the side-by-side table (and, optionally, eager under ``no_grad`` vs ``inference_mode``)."""
     peaks = {t: _subprocess({"peak": t}) for t in threads}
     for t, p in peaks.items():
         print(f"machine peak, {t} thread(s): matmul {p['matmul_gflops']:.1f} GFLOP/s, "
@@ -211,15 +208,14 @@ def compare(presets: list[str], backends: list[str], threads: list[int], batches
                         print(f"{backend:>9} {t:>7} {n:>5} {r['ms_per_image']:>9.1f} {rate:>8.1f} "
                               f"{100 * rate / peak:>6.1f}% {r['peak_mb']:>8.0f} {r['first_call_s']:>10.1f} {peak:>12.1f}",
                               flush=True)
-            if eager_variants:
-                print(f"\neager variants, preset {name}, {max(threads)} threads:", flush=True)
+            if grad_modes:
+                print(f"\neager grad modes, preset {name}, {max(threads)} threads:", flush=True)
                 for n in batches:
-                    for memory, mode in EAGER_VARIANTS:
-                        backend = "eager-cl" if memory == "channels_last" else "eager"
-                        spec = Spec(name, backend, max(threads), n, repeats, sets, grad_mode=mode)
+                    for mode in GRAD_MODES:
+                        spec = Spec(name, "eager", max(threads), n, repeats, sets, grad_mode=mode)
                         r = _subprocess({"spec": asdict(spec)})
                         ms = r.get("ms_per_image", float("nan"))
-                        print(f"  batch {n}: {memory:>13} {mode:>14} {ms:>8.1f} ms/image", flush=True)
+                        print(f"  batch {n}: {mode:>14} {ms:>8.1f} ms/image", flush=True)
 
 
 def main() -> None:

@@ -6,11 +6,11 @@ Prints, for each batch size: milliseconds per image of stage 1 (layout), stage 2
 stage 3 (render) and the pipeline, the FLOPs per image of each (torch.utils.flop_counter)
 and the GFLOP/s achieved.
 
-    python benchmarks/inference.py --compare [--presets paper tiny] [--backends eager eager-cl compile onnx onnx-int8]
-        [--compare-threads 1 2] [--batch 1 8] [--eager-variants]
+    python benchmarks/inference.py --compare [--presets paper tiny] [--backends eager compile onnx onnx-int8]
+        [--compare-threads 1 2] [--batch 1 8] [--grad-modes]
 
-Side by side, one subprocess per configuration: eager (``eager-cl``: channels-last weights)
-vs ``torch.compile`` vs ONNX Runtime, with ms/image, peak memory, FLOPs per image and the
+Side by side, one subprocess per configuration: eager vs ``torch.compile`` vs ONNX Runtime
+(``onnx-int8``: its int8-quantised export), with ms/image, peak memory, FLOPs per image and the
 fraction of the machine's peak (a float32 matmul and a 3 x 3 conv measured in the same run);
 see ``benchmarks/backends.py``.
 """
@@ -55,17 +55,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compare", action="store_true", help="eager vs torch.compile vs ONNX Runtime")
     parser.add_argument("--presets", nargs="+", default=["paper", "tiny"], help="--compare: presets")
-    parser.add_argument("--backends", nargs="+", default=["eager", "eager-cl", "compile", "onnx"],
-                        help="--compare: eager, eager-cl (channels-last), compile, onnx, onnx-int8")
+    parser.add_argument("--backends", nargs="+", default=["eager", "compile", "onnx"],
+                        help="--compare: eager, compile, onnx, onnx-int8")
     parser.add_argument("--compare-threads", type=int, nargs="+", default=[1, 2], help="--compare: thread counts")
-    parser.add_argument("--eager-variants", action="store_true",
-                        help="--compare: also time contiguous/channels-last x no_grad/inference_mode")
+    parser.add_argument("--grad-modes", action="store_true",
+                        help="--compare: also time eager under no_grad vs inference_mode")
     args = parser.parse_args()
     if args.compare:
         from backends import compare  # benchmarks/backends.py, beside this script
 
         compare(args.presets, args.backends, args.compare_threads, args.batch, args.repeats, args.set,
-                args.eager_variants)
+                args.grad_modes)
         return
     torch.set_num_threads(args.threads)
     cfg = apply_overrides(preset(args.preset), args.set)

@@ -240,8 +240,9 @@ def _run_prepare(args) -> None:
 # ---- export ----------------------------------------------------------------------------------
 def _add_backend(p) -> None:
     p.add_argument(
-        "--backend", choices=["torch", "onnx"], default="torch",
-        help="torch (default) or onnx: ONNX Runtime; --model is then an .onnx file or a folder with model.onnx",
+        "--backend", choices=["torch", "compile", "onnx"], default="torch",
+        help="torch (default); compile: torch.compile, faster once its first call (10-45 s) has compiled; "
+             "onnx: ONNX Runtime, --model is then an .onnx file or a folder with model.onnx",
     )
 
 

@@ -51,6 +51,7 @@ from torch import nn
 
 from .config import PipelineConfig
 from .errors import ClothflowError
+from .fast import compile_pipeline
 from .models.flow import FlowOutput
 from .models.pipeline import ClothFlowPipeline, TransferResult, _check_inputs
 
@@ -274,15 +275,20 @@ class OnnxPipeline:
 def load_inference_pipeline(
     model: str | Path, backend: str = "torch", threads: int | None = None
 ) -> ClothFlowPipeline | OnnxPipeline:
-    """Load a model for inference with the ``torch`` or ``onnx`` backend.
+    """Load a model for inference with the ``torch``, ``compile`` or ``onnx`` backend.
 
     Args:
         model: a run / saved model folder; with ``onnx`` also an ``.onnx`` file.
-        backend: "torch" (:meth:`ClothFlowPipeline.from_pretrained`) or "onnx" (:class:`OnnxPipeline`).
-        threads: ONNX Runtime intra-op threads (None = default); ignored by ``torch``.
+        backend: "torch" (:meth:`ClothFlowPipeline.from_pretrained`), "compile" (the same,
+            then :func:`clothflow.fast.compile_pipeline`: faster after a first call that
+            compiles) or "onnx" (:class:`OnnxPipeline`).
+        threads: ONNX Runtime intra-op threads (None = default); ignored by the torch backends.
     """
     if backend == "onnx":
         return OnnxPipeline(model, threads=threads)
-    if backend != "torch":
-        raise ClothflowError(f"unknown backend {backend!r}; choose torch or onnx")
-    return ClothFlowPipeline.from_pretrained(model)
+    if backend not in ("torch", "compile"):
+        raise ClothflowError(f"unknown backend {backend!r}; choose torch, compile or onnx")
+    pipe = ClothFlowPipeline.from_pretrained(model)
+    if backend == "compile":
+        compile_pipeline(pipe)
+    return pipe

@@ -241,7 +241,7 @@ def _run_prepare(args) -> None:
 def _add_backend(p) -> None:
     p.add_argument(
         "--backend", choices=["torch", "compile", "onnx"], default="torch",
-        help="torch (default); compile: torch.compile, faster once its first call (10-45 s) has compiled; "
+        help="torch (default); compile: torch.compile, faster once its first call has compiled (10 s to over 2 min on 2 cores); "
              "onnx: ONNX Runtime, --model is then an .onnx file or a folder with model.onnx",
     )
 

@@ -3,13 +3,14 @@
 :func:`compile_pipeline` compiles each stage module of a pipeline in place
 (``nn.Module.compile``), so every entry point (``transfer``, ``tryon``, ``predict``, the
 stage methods the objectives call) runs compiled code, and ``state_dict`` keys, saving and
-loading are unchanged. The first call at each input shape compiles (tens of seconds to minutes on a
-CPU; inductor needs a C++ compiler); later calls reuse the code. The light input encodings
+loading are unchanged. The first call at each input shape compiles (tens of seconds to
+minutes on a CPU; inductor needs a C++ compiler); later calls reuse the code. The light input encodings
 (label grouping, pose heatmaps) stay eager.
 
 Measured (``python benchmarks/inference.py --compare``): compiled, the ``paper`` preset runs
 about 1.4x faster than eager at batch 8 on 2 threads, the ``tiny`` one about 1.5x; the first
-call costs 10-45 s with a warm compiler cache and over 2 minutes cold, so eager stays the default and ``--backend compile`` is the option.
+call costs 10-45 s with a warm compiler cache and over 2 minutes cold, so eager stays the
+default and ``--backend compile`` is the option.
 Channels-last weights were measured slower than contiguous ones on every configuration here
 and are not offered.
 

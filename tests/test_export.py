@@ -26,8 +26,8 @@ def _trained_like(cfg) -> ClothFlowPipeline:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task, sets", [("transfer", []), ("tryon", []),
-                                        ("transfer", ["layout.scale=2", "render.scale=2"])])  # the fast preset's half-resolution U-Nets
+@pytest.mark.parametrize("task, sets", [("transfer", []),
+                                        ("tryon", ["layout.scale=2", "render.scale=2"])])  # the fast preset's half-resolution U-Nets
 def test_onnx_matches_torch_with_dynamic_batch(tmp_path, task, sets):
     cfg = apply_overrides(preset("tiny", task=task), NARROW + sets)
     pipe = _trained_like(cfg)

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from clothflow.config import apply_overrides, preset
-from clothflow.export import example_inputs
-from clothflow.export import load_inference_pipeline
+from clothflow.export import example_inputs, load_inference_pipeline
 from clothflow.fast import compile_pipeline, is_compiled
 from clothflow.models.pipeline import ClothFlowPipeline
 

@@ -4,15 +4,14 @@
 (``nn.Module.compile``), so every entry point (``transfer``, ``tryon``, ``predict``, the
 stage methods the objectives call) runs compiled code, and ``state_dict`` keys, saving and
 loading are unchanged. The first call at each input shape compiles (tens of seconds to
-minutes on a CPU; inductor needs a C++ compiler); later calls reuse the code. The light input encodings
-(label grouping, pose heatmaps) stay eager.
+minutes on a CPU; inductor needs a C++ compiler); later calls reuse the code. The light
+input encodings (label grouping, pose heatmaps) stay eager.
 
 Measured (``python benchmarks/inference.py --compare``): compiled, the ``paper`` preset runs
 about 1.4x faster than eager at batch 8 on 2 threads, the ``tiny`` one about 1.5x; the first
 call costs 10-45 s with a warm compiler cache and over 2 minutes cold, so eager stays the
-default and ``--backend compile`` is the option.
-Channels-last weights were measured slower than contiguous ones on every configuration here
-and are not offered.
+default and ``--backend compile`` is the option. Channels-last weights were measured slower
+than contiguous ones in every configuration and are not offered.
 
 Example:
     >>> from clothflow.config import preset

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from clothflow.ablations import VARIANTS, apply_variant
-from clothflow.config import preset
+from clothflow.config import apply_overrides, preset, preset_training
 from clothflow.data.synthetic_dataset import SyntheticPairs
 from clothflow.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
@@ -58,8 +58,11 @@ def held_out_sets(size, eval_pairs: int, real_poses: Path | None) -> dict:
     return sets
 
 
-def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None, tag: str | None = None) -> dict:
+def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None, tag: str | None = None,
+            train_sets: list[str] = ()) -> dict:
     """Train one variant of ``base`` (default: ``preset(args.preset)``) for one seed and evaluate it.
+
+    ``train_sets`` are ``TrainConfig`` overrides (``key=value``), e.g. a preset's learning rates.
 
     The run and its metrics are kept under ``out/runs/<tag or variant>-seed<seed>`` and reused.
     """
@@ -71,8 +74,8 @@ def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None
     pipe_cfg, train_cfg = apply_variant(
         variant,
         base if base is not None else preset(args.preset),
-        TrainConfig(steps=args.steps, batch_size=args.batch_size, num_pairs=args.train_pairs, seed=seed,
-                    checkpoint_every=args.steps),
+        apply_overrides(TrainConfig(steps=args.steps, batch_size=args.batch_size, num_pairs=args.train_pairs,
+                                    seed=seed, checkpoint_every=args.steps), list(train_sets)),
     )
     started = time.monotonic()
     if (run / "checkpoint.safetensors").exists():
@@ -181,7 +184,7 @@ def main() -> None:
     records = []
     for seed in args.seeds:
         for variant in args.variants:
-            record = run_one(args.out, variant, seed, args, eval_sets)
+            record = run_one(args.out, variant, seed, args, eval_sets, train_sets=preset_training(args.preset))
             records.append(record)
             m = record["synthetic"]
             print(f"{variant:>10} seed {seed}: SSIM {m['final_ssim']:.3f}  warp SSIM {m['warp_ssim']['clothflow']:.3f}"

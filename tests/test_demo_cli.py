@@ -75,3 +75,13 @@ def test_demo_writes_model_grid_and_metrics(tmp_path):
     assert grid is not None and grid.shape[1] >= 6 * 44  # six columns
     pipe = ClothFlowPipeline.from_pretrained(tmp_path / "model")
     assert pipe.config.size == (64, 44)
+
+
+def test_train_preset_brings_its_learning_rates(tmp_path):
+    run = tmp_path / "fast"
+    argv = ["train", "--preset", "fast", "--out", str(run), "--steps", "1", "--batch-size", "2",
+            "--set", "size=64x44", "--set", "train.num_pairs=2", "--set", "train.stage_lr.render=5e-4"]
+    assert main(argv) == 0
+    stored = json.loads((run / "train.json").read_text())
+    assert stored["lr"] == 2e-4
+    assert stored["stage_lr"] == {"layout": 3.2e-3, "flow": 4e-4, "render": 5e-4}  # --set wins over the preset

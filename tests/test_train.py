@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from clothflow.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from clothflow.config import apply_overrides
 from clothflow.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.train import TrainConfig, train
@@ -93,3 +94,17 @@ def test_checkpoint_write_is_atomic(tmp_path, tiny_cfg, monkeypatch):
         save_checkpoint(path, pipe, None, TrainState(stage="flow", step=6))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]  # no temporary left behind
+
+
+def test_stage_learning_rates_replace_the_run_rate(tmp_path, tiny_cfg, monkeypatch):
+    rates = []
+
+    class SpyAdam(torch.optim.Adam):
+        def __init__(self, params, lr, **kwargs):
+            rates.append(lr)
+            super().__init__(params, lr=lr, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", SpyAdam)
+    cfg = apply_overrides(replace(BASE, stage="all", steps=1), ["lr=3e-4", "stage_lr.flow=1e-3"])
+    train(tmp_path / "run", tiny_cfg, cfg, progress=False)
+    assert rates == [3e-4, 1e-3, 3e-4]  # layout, flow, render

@@ -77,7 +77,8 @@ def _add_train(sub) -> None:
     p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
     p.add_argument("--task", choices=["transfer", "tryon", "inpaint"], default="transfer",
                    help="pose transfer, try-on, or inpaint (FiNet fashion inpainting)")
-    p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44) or paper (256x176)")
+    p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44), paper (256x176) or fast (256x176, "
+                   "for CPU inference); it brings its own training settings, e.g. fast's learning rates")
     p.add_argument("--variant", default="full", help="the paper's ablations: full, no_layout, no_flow, tps, "
                    "no_cascade, no_style, dense")
     p.add_argument("--steps", type=_positive_int, help="steps per stage")
@@ -115,8 +116,7 @@ def _run_train(args) -> None:
         return run_train_inpaint(args)
     import json
 
-    from .config import apply_overrides, preset
-    from .config import _from_dict
+    from .config import _from_dict, apply_overrides, preset, preset_training
     from .train import TrainConfig
 
     if (args.out is None) == (args.resume is None):
@@ -143,7 +143,7 @@ def _run_train(args) -> None:
         args.variant, preset(args.preset, task=args.task), TrainConfig(stage=args.stage, data=args.data)
     )
     pipeline_cfg = apply_overrides(pipeline_cfg, pipe_sets)
-    train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
+    train_cfg = apply_overrides(train_cfg, preset_training(args.preset) + flag_sets + train_sets)
     writable_dir(args.out)
     if _train_processes(args.nproc, args.out, pipeline_cfg, train_cfg):
         print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")

@@ -117,6 +117,26 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
 
 PRESETS = ("paper", "tiny", "fast")
 
+# Training settings each preset is trained with unless told otherwise (TrainConfig fields, as
+# after ``--set train.``). Widths-16 networks take much larger Adam steps than the paper's
+# widths-64 ones; the ``fast`` rates are the best of a sweep at 64 x 44, 150 steps per stage
+# (``benchmarks/fast_quality.py``; the README's table).
+_PRESET_TRAINING = {
+    "fast": ("stage_lr.layout=3.2e-3", "stage_lr.flow=4e-4", "stage_lr.render=3.2e-3"),
+}
+
+
+def preset_training(name: str) -> list[str]:
+    """The ``TrainConfig`` overrides preset ``name`` trains with by default (``key=value``).
+
+    Example:
+        >>> preset_training("fast")[1]
+        'stage_lr.flow=4e-4'
+    """
+    if name not in PRESETS:
+        raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return list(_PRESET_TRAINING.get(name, ()))
+
 
 def parse_size(text: str) -> tuple[int, int]:
     """Parse ``HxW`` (e.g. ``256x176``) into (H, W), with a clear error."""

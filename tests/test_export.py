@@ -13,15 +13,18 @@ from clothflow.models.pipeline import ClothFlowPipeline  # noqa: E402
 
 TOL = 1e-4
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
+# Two levels of everything still has every kind of op (and the cascade); the exporter's tracing
+# time grows with the number of ops.
+SHALLOW = NARROW + ["layout.depth=2", "render.depth=2", "flow.num_levels=2"]
 
 
-def _trained_like(cfg) -> ClothFlowPipeline:
+def _trained_like(cfg, flow_std: float = 0.05) -> ClothFlowPipeline:
     """A pipeline with non-trivial weights (the flow head starts near zero; perturb it)."""
     torch.manual_seed(0)
     pipe = ClothFlowPipeline(cfg).eval()
     with torch.no_grad():
         for est in pipe.flow.estimators:
-            est.out.weight.normal_(0, 0.05)
+            est.out.weight.normal_(0, flow_std)
     return pipe
 
 
@@ -29,8 +32,8 @@ def _trained_like(cfg) -> ClothFlowPipeline:
 @pytest.mark.parametrize("task, sets", [("transfer", []),
                                         ("tryon", ["layout.scale=2", "render.scale=2"])])  # the fast preset's half-resolution U-Nets
 def test_onnx_matches_torch_with_dynamic_batch(tmp_path, task, sets):
-    cfg = apply_overrides(preset("tiny", task=task), NARROW + sets)
-    pipe = _trained_like(cfg)
+    cfg = apply_overrides(preset("tiny", task=task), SHALLOW + sets)
+    pipe = _trained_like(cfg, flow_std=0.1)  # two levels add up less flow than four
     path = export_onnx(pipe, tmp_path / "model.onnx")  # traced at batch 1
     onnx_pipe = OnnxPipeline(path, threads=1)
     assert onnx_pipe.config == pipe.config

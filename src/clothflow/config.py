@@ -94,10 +94,11 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
     - ``fast``: 256 x 176 for CPU inference: widths 16, and the layout and render U-Nets work
       at half resolution (``scale=2``; the layout is upsampled, the render's composition mask
       and raw image too, while the warped cloth it blends in stays full resolution): 4.6
-      GFLOP/image instead of the paper's 164. It buys its speed with quality: trained as
-      briefly as ``paper``, it scores clearly lower SSIM and higher flow EPE; wider
-      variants in between (``--set layout.scale=1 ...``) are measured side by side in the
-      README. Speed: ``benchmarks/inference.py``; quality: ``benchmarks/fast_quality.py``.
+      GFLOP/image instead of the paper's 164. It trains with its own learning rates
+      (:func:`preset_training`); so trained, it scores as ``paper`` does at the same number
+      of steps on the synthetic benchmark, while ``paper`` with its U-Nets' rates raised too
+      scores higher (the README's table). Speed: ``benchmarks/inference.py``; quality:
+      ``benchmarks/fast_quality.py``.
     """
     if task not in TASKS:
         raise ClothflowError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")

@@ -108,3 +108,18 @@ def test_stage_learning_rates_replace_the_run_rate(tmp_path, tiny_cfg, monkeypat
     cfg = apply_overrides(replace(BASE, stage="all", steps=1), ["lr=3e-4", "stage_lr.flow=1e-3"])
     train(tmp_path / "run", tiny_cfg, cfg, progress=False)
     assert rates == [3e-4, 1e-3, 3e-4]  # layout, flow, render
+
+
+def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, monkeypatch):
+    run = tmp_path / "run"
+    train(run, tiny_cfg, replace(BASE, steps=2), progress=False)
+    optimizers = []
+
+    class SpyAdam(torch.optim.Adam):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            optimizers.append(self)
+
+    monkeypatch.setattr(torch.optim, "Adam", SpyAdam)
+    train(run, train_cfg=replace(BASE, steps=3, lr=5e-5), resume=True, progress=False)
+    assert [g["lr"] for g in optimizers[0].param_groups] == [5e-5]  # not the stored 2e-4

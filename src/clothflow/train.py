@@ -272,6 +272,8 @@ def _train_stage(
     ckpt = run / "checkpoint.safetensors"
     if resume_optimizer:
         load_checkpoint(ckpt, pipe, optimizer)
+        for group in optimizer.param_groups:  # the stored state brings its rate; a resumed run may set another
+            group["lr"] = cfg.learning_rate(stage)
     ddp = distributed.data_parallel(module, ctx)  # None in one process
     sampler = StepBatchSampler(
         len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps, ctx.rank, ctx.world_size

@@ -68,12 +68,12 @@ def main() -> None:
     parser.add_argument("--reference", default="paper", help="the row the others are measured against")
     args = parser.parse_args()
     args.real_poses = None
-    if args.reference not in {"paper", "fast", *(n for n, _ in args.candidate)}:
+    archs = {"paper": ("paper", [], []), "fast": ("fast", [], []), **dict(args.candidate)}
+    if args.reference not in archs:
         parser.error(f"--reference {args.reference!r} is not a row of the table")
     torch.set_num_threads(args.threads)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     eval_sets = held_out_sets(args.size, args.eval_pairs, None)
-    archs = {"paper": ("paper", [], []), "fast": ("fast", [], []), **dict(args.candidate)}
     results: dict[str, list[dict]] = {name: [] for name in archs}
     for seed in args.seeds:
         for name, (preset_name, sets, train_sets) in archs.items():

@@ -96,21 +96,27 @@ def test_checkpoint_write_is_atomic(tmp_path, tiny_cfg, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]  # no temporary left behind
 
 
-def test_stage_learning_rates_replace_the_run_rate(tmp_path, tiny_cfg, monkeypatch):
-    rates = []
+@pytest.fixture
+def adam_optimizers(monkeypatch):
+    """The Adam optimizers training makes from here on, in order."""
+    made = []
 
     class SpyAdam(torch.optim.Adam):
-        def __init__(self, params, lr, **kwargs):
-            rates.append(lr)
-            super().__init__(params, lr=lr, **kwargs)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
 
     monkeypatch.setattr(torch.optim, "Adam", SpyAdam)
+    return made
+
+
+def test_stage_learning_rates_replace_the_run_rate(tmp_path, tiny_cfg, adam_optimizers):
     cfg = apply_overrides(replace(BASE, stage="all", steps=1), ["lr=3e-4", "stage_lr.flow=1e-3"])
     train(tmp_path / "run", tiny_cfg, cfg, progress=False)
-    assert rates == [3e-4, 1e-3, 3e-4]  # layout, flow, render
+    assert [o.param_groups[0]["lr"] for o in adam_optimizers] == [3e-4, 1e-3, 3e-4]  # layout, flow, render
 
 
-def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, monkeypatch):
+def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, adam_optimizers):
     run = tmp_path / "run"
 
     def interrupt(stage, step, losses):
@@ -119,14 +125,7 @@ def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, monkeypatch):
 
     with pytest.raises(KeyboardInterrupt):  # the checkpoint holds the flow stage's Adam state, rate 2e-4
         train(run, tiny_cfg, replace(BASE, steps=3), progress=False, on_step=interrupt)
-    optimizers = []
-
-    class SpyAdam(torch.optim.Adam):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            optimizers.append(self)
-
-    monkeypatch.setattr(torch.optim, "Adam", SpyAdam)
     train(run, train_cfg=replace(BASE, steps=3, lr=5e-5), resume=True, progress=False)
-    assert len(optimizers[0].state) > 0  # the stored state was loaded
-    assert [g["lr"] for g in optimizers[0].param_groups] == [5e-5]  # but not its rate
+    resumed = adam_optimizers[-1]
+    assert len(resumed.state) > 0  # the stored state was loaded
+    assert [g["lr"] for g in resumed.param_groups] == [5e-5]  # but not its rate

@@ -102,8 +102,7 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
     if task not in TASKS:
         raise ClothflowError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     sizes = {"paper": ((256, 176), 64, 1), "tiny": ((64, 44), 16, 1), "fast": ((256, 176), 16, 2)}
-    if name not in sizes:
-        raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    _check_preset(name)
     size, base, scale = sizes[name]
     extra = TRYON_LAYOUT_EXTRA if task == "tryon" else 0
     return PipelineConfig(
@@ -133,9 +132,13 @@ def preset_training(name: str) -> list[str]:
         >>> preset_training("fast")[1]
         'stage_lr.flow=4e-4'
     """
+    _check_preset(name)
+    return list(_PRESET_TRAINING.get(name, ()))
+
+
+def _check_preset(name: str) -> None:
     if name not in PRESETS:
         raise ClothflowError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return list(_PRESET_TRAINING.get(name, ()))
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -52,6 +52,12 @@ def test_resume_with_more_steps_continues(tmp_path, tiny_cfg):
     seen = []
     train(run, train_cfg=replace(BASE, steps=4), resume=True, progress=False, on_step=lambda s, i, l: seen.append(i))
     assert seen == [3, 4]
+    # a finished stage goes on with its own Adam moments: 2 + 2 steps are 4 steps at once
+    once = tmp_path / "once"
+    train(once, tiny_cfg, replace(BASE, steps=4), progress=False)
+    a, b = _weights(once), _weights(run)
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
 
 
 def test_render_needs_flow_first(tmp_path, tiny_cfg):
@@ -81,7 +87,7 @@ def test_existing_run_is_not_overwritten(tmp_path, tiny_cfg):
 def test_checkpoint_write_is_atomic(tmp_path, tiny_cfg, monkeypatch):
     pipe = ClothFlowPipeline(tiny_cfg)
     path = tmp_path / "ckpt.safetensors"
-    save_checkpoint(path, pipe, None, TrainState(stage="flow", step=5))
+    save_checkpoint(path, pipe, {}, TrainState(stage="flow", step=5))
     before = path.read_bytes()
 
     def broken_fsync(fd):
@@ -91,7 +97,7 @@ def test_checkpoint_write_is_atomic(tmp_path, tiny_cfg, monkeypatch):
     with torch.no_grad():
         next(pipe.parameters()).add_(1.0)
     with pytest.raises(OSError):
-        save_checkpoint(path, pipe, None, TrainState(stage="flow", step=6))
+        save_checkpoint(path, pipe, {}, TrainState(stage="flow", step=6))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]  # no temporary left behind
 
@@ -129,3 +135,29 @@ def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, adam_optimize
     resumed = adam_optimizers[-1]
     assert len(resumed.state) > 0  # the stored state was loaded
     assert [g["lr"] for g in resumed.param_groups] == [5e-5]  # but not its rate
+
+
+def test_checkpoint_of_the_single_optimizer_layout_still_loads(tmp_path, tiny_cfg):
+    """Checkpoints that held one optimizer (the current stage's) give it under that stage."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from clothflow.checkpoint import load_optimizer_states
+
+    pipe = ClothFlowPipeline(tiny_cfg)
+    optimizer = torch.optim.Adam(pipe.flow.parameters())
+    sum(p.sum() for p in pipe.flow.parameters()).backward()
+    optimizer.step()
+    opt = optimizer.state_dict()
+    tensors = {f"model.{k}": v.contiguous() for k, v in pipe.state_dict().items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors.update({f"optim.{pid}.{key}": torch.as_tensor(v) for pid, s in opt["state"].items() for key, v in s.items()})
+    meta = {"stage": "flow", "step": 1, "completed": [], "param_groups": opt["param_groups"]}
+    path = tmp_path / "old.safetensors"
+    save_file(tensors, str(path), metadata={"clothflow": json.dumps(meta)})
+    stored = load_optimizer_states(path)
+    assert list(stored) == ["flow"]
+    fresh = torch.optim.Adam(pipe.flow.parameters())
+    fresh.load_state_dict(stored["flow"])
+    assert torch.equal(fresh.state_dict()["state"][0]["exp_avg"], opt["state"][0]["exp_avg"])

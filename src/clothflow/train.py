@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .checkpoint import TrainState, load_checkpoint, save_checkpoint
+from .checkpoint import TrainState, load_checkpoint, load_optimizer_states, save_checkpoint
 from . import distributed
 from .config import PipelineConfig, _from_dict
 from .distributed import DistContext
@@ -216,8 +216,10 @@ def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: 
     pipe = ClothFlowPipeline(pipeline_cfg)
     state = TrainState(stage=train_cfg.stages()[0])
     ckpt = run / "checkpoint.safetensors"
+    optimizers: dict[str, dict] = {}  # each trained stage's Adam state, kept in every checkpoint
     if resume:
-        state = load_checkpoint(ckpt, pipe)  # weights and RNG; the optimizer is loaded below
+        state = load_checkpoint(ckpt, pipe)
+        optimizers = load_optimizer_states(ckpt)
     pipe.to(ctx.device)
     distributed.broadcast_parameters(pipe, ctx)
     features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)
@@ -231,24 +233,21 @@ def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: 
                 raise ClothflowError(
                     "the renderer is trained on the flow stage's warped cloth: train --stage flow first", run
                 )
-            if state.stage == stage and stage not in state.completed:
-                resume_optimizer = state.step > 0  # the checkpoint holds this stage's optimizer
-            else:
+            if state.stage != stage or stage in state.completed:
                 done = state.stage_steps.get(stage, 0)
                 if stage in state.completed and done >= train_cfg.steps:
                     continue
                 state = replace(state, stage=stage, step=done)
-                resume_optimizer = False
             deadline = _stage_budget(train_cfg, stages, started, state.completed)
             _train_stage(
                 pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step,
-                resume_optimizer, ctx,
+                optimizers, ctx,
             )
             if stage not in state.completed:
                 state.completed.append(stage)
             state.stage_steps[stage] = state.step
             if ctx.is_main:
-                save_checkpoint(ckpt, pipe, None, state)
+                save_checkpoint(ckpt, pipe, optimizers, state)
     finally:
         if writer is not None:
             writer.close()
@@ -259,9 +258,11 @@ def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: 
 
 
 def _train_stage(
-    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, resume_optimizer,
+    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, optimizers: dict,
     ctx: DistContext,
 ) -> None:
+    """Train one stage from ``state.step``; ``optimizers`` holds each stage's Adam state, this
+    stage's is resumed from it (when present) and updated in it."""
     from tqdm import tqdm
 
     module = stage_module(pipe, stage)
@@ -270,10 +271,16 @@ def _train_stage(
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.learning_rate(stage), betas=(0.5, 0.999))
     ckpt = run / "checkpoint.safetensors"
-    if resume_optimizer:
-        load_checkpoint(ckpt, pipe, optimizer)
+    if state.step == 0:  # a stage started afresh does not take a state left from an earlier start
+        optimizers.pop(stage, None)
+    if stage in optimizers:
+        optimizer.load_state_dict(optimizers[stage])
         for group in optimizer.param_groups:  # the stored state brings its rate; a resumed run may set another
             group["lr"] = cfg.learning_rate(stage)
+
+    def save() -> None:
+        optimizers[stage] = optimizer.state_dict()
+        save_checkpoint(ckpt, pipe, optimizers, state)
     ddp = distributed.data_parallel(module, ctx)  # None in one process
     sampler = StepBatchSampler(
         len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps, ctx.rank, ctx.world_size
@@ -305,20 +312,19 @@ def _train_stage(
             if on_step is not None:
                 on_step(stage, state.step, scalars)
             if ctx.is_main and state.step % cfg.checkpoint_every == 0:
-                save_checkpoint(ckpt, pipe, optimizer, state)
+                save()
             if stop:
                 log.info("%s: time budget reached at step %d", stage, state.step)
                 break
     except KeyboardInterrupt:
         if ctx.is_main:
-            save_checkpoint(ckpt, pipe, optimizer, state)
+            save()
             pipe.save_pretrained(run)
         raise
     finally:
         bar.close()
     module.eval()
-    if ctx.is_main:
-        save_checkpoint(ckpt, pipe, optimizer, state)
+    optimizers[stage] = optimizer.state_dict()  # on every rank: the caller's checkpoint holds it
 
 
 def _summary_writer(path: Path):

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from ..checkpoint import TrainState, load_checkpoint, save_checkpoint
+from ..checkpoint import TrainState, load_checkpoint, load_optimizer_states, save_checkpoint
 from ..errors import ClothflowError
 from ..ioutils import atomic_write_text
 from ..train import StepBatchSampler
@@ -84,7 +84,10 @@ def train_inpaint(
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, betas=(0.5, 0.999))
     state = TrainState(stage=STAGE)
     if resume:
-        state = load_checkpoint(run / CHECKPOINT, model, optimizer)
+        state = load_checkpoint(run / CHECKPOINT, model)
+        stored = load_optimizer_states(run / CHECKPOINT)
+        if STAGE in stored:
+            optimizer.load_state_dict(stored[STAGE])
     if dataset is None:
         dataset = InpaintDataset(train_cfg.num_items, model_cfg.size, train_cfg.seed)
     _loop(model, optimizer, state, dataset, train_cfg, run, on_step)
@@ -114,12 +117,12 @@ def _loop(model, optimizer, state: TrainState, dataset, cfg: FinetTrainConfig, r
                     f.write(json.dumps({"step": state.step, "seconds": round(time.monotonic() - started, 1), **scalars}) + "\n")
                 log.info("inpaint step %d/%d: %s", state.step, cfg.steps, " ".join(f"{k} {v:.4f}" for k, v in scalars.items()))
             if state.step % cfg.checkpoint_every == 0:
-                save_checkpoint(ckpt, model, optimizer, state)
+                save_checkpoint(ckpt, model, {STAGE: optimizer.state_dict()}, state)
             if deadline is not None and time.monotonic() > deadline:
                 log.info("inpaint: time budget reached at step %d", state.step)
                 break
     except KeyboardInterrupt:
-        save_checkpoint(ckpt, model, optimizer, state)
+        save_checkpoint(ckpt, model, {STAGE: optimizer.state_dict()}, state)
         model.save_pretrained(run)
         raise
-    save_checkpoint(ckpt, model, optimizer, state)
+    save_checkpoint(ckpt, model, {STAGE: optimizer.state_dict()}, state)

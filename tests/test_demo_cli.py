@@ -75,6 +75,8 @@ def test_demo_writes_model_grid_and_metrics(tmp_path):
     assert grid is not None and grid.shape[1] >= 6 * 44  # six columns
     pipe = ClothFlowPipeline.from_pretrained(tmp_path / "model")
     assert pipe.config.size == (64, 44)
+    trained = json.loads((tmp_path / "model" / "train.json").read_text())
+    assert trained["stage_lr"] == {"layout": 3.2e-3, "flow": 4e-4, "render": 3.2e-3}  # the tiny preset's rates
 
 
 def test_train_preset_brings_its_learning_rates(tmp_path):

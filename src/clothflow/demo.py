@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import preset
+from .config import apply_overrides, preset, preset_training
 from .errors import ClothflowError
 from .evaluate import evaluate
 from .ioutils import atomic_write_text
@@ -72,6 +72,7 @@ def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = T
         minutes=cfg.minutes,
         checkpoint_every=100,
     )
+    train_cfg = apply_overrides(train_cfg, preset_training("tiny"))
     pipe = train(run, pipeline_cfg, train_cfg, progress=progress)
     held_out = SyntheticPairs(num_pairs=cfg.eval_pairs, size=pipeline_cfg.size, seed=cfg.seed + 1, task=cfg.task)
     metrics, (batch, result) = evaluate(pipe, held_out)

@@ -44,8 +44,9 @@ log = logging.getLogger("clothflow")
 class StageRates:
     """Adam learning rates of single stages; 0 means the run's ``lr``.
 
-    Narrow networks take larger steps well: at widths 16 the ``fast`` preset trains its
-    layout and render U-Nets best at 16 times ``paper``'s rate (see :func:`clothflow.config.preset_training`).
+    Narrow networks take larger steps well: at widths 16 the ``tiny`` and ``fast`` presets train
+    their layout and render U-Nets best at 16 times ``paper``'s rate (see
+    :func:`clothflow.config.preset_training`).
     """
 
     layout: float = 0.0

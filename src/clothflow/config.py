@@ -96,8 +96,9 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
       at half resolution (``scale=2``; the layout is upsampled, the render's composition mask
       and raw image too, while the warped cloth it blends in stays full resolution): 4.6
       GFLOP/image instead of the paper's 164. It trains with its own learning rates
-      (:func:`preset_training`); so trained for as many steps as ``paper``, it scores 0.014
-      lower SSIM on the synthetic benchmark, with a flow EPE within 5% (the README's table).
+      (:func:`preset_training`); so trained for as many steps as ``paper``, it scores 0.012
+      lower SSIM on the synthetic benchmark at 64 x 44 (five seeds), with a flow EPE within
+      5% (the README's tables).
       Speed: ``benchmarks/inference.py``; quality: ``benchmarks/fast_quality.py``.
     """
     if task not in TASKS:

@@ -1,9 +1,10 @@
+import json
 import os
 from dataclasses import replace
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from clothflow.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from clothflow.config import apply_overrides
@@ -32,7 +33,7 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path, tiny_cfg):
 
     with pytest.raises(KeyboardInterrupt):
         train(cut, tiny_cfg, BASE, progress=False, on_step=interrupt)
-    assert load_checkpoint(cut / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg)).step == 3
+    assert load_checkpoint(cut / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg))[0].step == 3
 
     resumed_steps = []
     train(cut, resume=True, progress=False, on_step=lambda s, i, l: resumed_steps.append(i))
@@ -71,7 +72,7 @@ def test_all_stages_and_tensorboard(tmp_path, tiny_cfg):
     train(run, tiny_cfg, replace(BASE, stage="all", steps=2, log_every=1), progress=False,
           on_step=lambda s, i, l: seen.append((s, i)))
     assert seen == [("layout", 1), ("layout", 2), ("flow", 1), ("flow", 2), ("render", 1), ("render", 2)]
-    state = load_checkpoint(run / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg))
+    state, _ = load_checkpoint(run / "checkpoint.safetensors", ClothFlowPipeline(tiny_cfg))
     assert state.completed == ["layout", "flow", "render"]
     assert any(p.name.startswith("events.out.tfevents") for p in (run / "tb").iterdir())
     ClothFlowPipeline.from_pretrained(run)  # a run folder is a saved model
@@ -139,12 +140,6 @@ def test_resumed_run_takes_a_new_learning_rate(tmp_path, tiny_cfg, adam_optimize
 
 def test_checkpoint_of_the_single_optimizer_layout_still_loads(tmp_path, tiny_cfg):
     """Checkpoints that held one optimizer (the current stage's) give it under that stage."""
-    import json
-
-    from safetensors.torch import save_file
-
-    from clothflow.checkpoint import load_optimizer_states
-
     pipe = ClothFlowPipeline(tiny_cfg)
     optimizer = torch.optim.Adam(pipe.flow.parameters())
     sum(p.sum() for p in pipe.flow.parameters()).backward()
@@ -156,7 +151,7 @@ def test_checkpoint_of_the_single_optimizer_layout_still_loads(tmp_path, tiny_cf
     meta = {"stage": "flow", "step": 1, "completed": [], "param_groups": opt["param_groups"]}
     path = tmp_path / "old.safetensors"
     save_file(tensors, str(path), metadata={"clothflow": json.dumps(meta)})
-    stored = load_optimizer_states(path)
+    _, stored = load_checkpoint(path, ClothFlowPipeline(tiny_cfg))
     assert list(stored) == ["flow"]
     fresh = torch.optim.Adam(pipe.flow.parameters())
     fresh.load_state_dict(stored["flow"])

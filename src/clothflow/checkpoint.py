@@ -2,8 +2,8 @@
 
 No pickle: tensors go into the safetensors body, the rest (step, stage, optimizer param
 groups) into its JSON metadata. Each stage keeps its own optimizer state, so a finished stage
-continued with more steps goes on where it stopped. The file is written atomically, so an interrupted write
-leaves the previous checkpoint intact.
+continued with more steps goes on where it stopped. The file is written atomically, so an
+interrupted write leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -74,23 +74,26 @@ def save_checkpoint(
     atomic_write_bytes(path, save_tensors(tensors, metadata={"clothflow": json.dumps(meta)}))
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module) -> TrainState:
-    """Restore the weights and RNG state :func:`save_checkpoint` wrote; returns the train state."""
+def load_checkpoint(path: str | Path, model: torch.nn.Module) -> tuple[TrainState, dict[str, dict]]:
+    """Restore the weights and RNG state :func:`save_checkpoint` wrote.
+
+    Returns:
+        The train state, and the optimizer state dicts by name (for ``load_state_dict``).
+    """
     meta, tensors = _read(path)
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     model.load_state_dict(model_state)
     torch.set_rng_state(tensors["rng.torch"])
-    return TrainState(
+    state = TrainState(
         stage=meta["stage"],
         step=int(meta["step"]),
         completed=list(meta["completed"]),
         stage_steps={k: int(v) for k, v in meta.get("stage_steps", {}).items()},
     )
+    return state, _optimizer_states(meta, tensors)
 
 
-def load_optimizer_states(path: str | Path) -> dict[str, dict]:
-    """The optimizer state dicts :func:`save_checkpoint` wrote, by name (for ``load_state_dict``)."""
-    meta, tensors = _read(path)
+def _optimizer_states(meta: dict, tensors: dict[str, torch.Tensor]) -> dict[str, dict]:
     if "param_groups" in meta:  # older layout: one optimizer, the current stage's
         groups = {meta["stage"]: meta["param_groups"]}
         tensors = {f"optim.{meta['stage']}.{k[len('optim.'):]}": v for k, v in tensors.items() if k.startswith("optim.")}

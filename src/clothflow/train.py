@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .checkpoint import TrainState, load_checkpoint, load_optimizer_states, save_checkpoint
+from .checkpoint import TrainState, load_checkpoint, save_checkpoint
 from . import distributed
 from .config import PipelineConfig, _from_dict
 from .distributed import DistContext
@@ -219,8 +219,7 @@ def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: 
     ckpt = run / "checkpoint.safetensors"
     optimizers: dict[str, dict] = {}  # each trained stage's Adam state, kept in every checkpoint
     if resume:
-        state = load_checkpoint(ckpt, pipe)
-        optimizers = load_optimizer_states(ckpt)
+        state, optimizers = load_checkpoint(ckpt, pipe)
     pipe.to(ctx.device)
     distributed.broadcast_parameters(pipe, ctx)
     features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from ..checkpoint import TrainState, load_checkpoint, load_optimizer_states, save_checkpoint
+from ..checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ..errors import ClothflowError
 from ..ioutils import atomic_write_text
 from ..train import StepBatchSampler
@@ -84,8 +84,7 @@ def train_inpaint(
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, betas=(0.5, 0.999))
     state = TrainState(stage=STAGE)
     if resume:
-        state = load_checkpoint(run / CHECKPOINT, model)
-        stored = load_optimizer_states(run / CHECKPOINT)
+        state, stored = load_checkpoint(run / CHECKPOINT, model)
         if STAGE in stored:
             optimizer.load_state_dict(stored[STAGE])
     if dataset is None:

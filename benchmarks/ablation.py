@@ -2,7 +2,7 @@
 
     python benchmarks/ablation.py --out ablation/ [--steps 150] [--seeds 0 1 2] [--preset tiny]
 
-Trains every variant (see ``clothflow.ablations``) for the same number of steps per stage on
+Trains every variant (see ``clothflow.models.variants``) for the same number of steps per stage on
 the same synthetic training set, evaluates each on the same held-out synthetic pairs (and,
 when the DeepFashion test poses are found, on held-out pairs rendered in real DeepFashion
 poses), over several seeds, and writes ``ablation.md`` (mean +- std), ``ablation.json``
@@ -22,12 +22,12 @@ import cv2
 import numpy as np
 import torch
 
-from clothflow.ablations import VARIANTS, apply_variant
-from clothflow.config import apply_overrides, preset, preset_training
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.evaluate import evaluate
+from clothflow.models.variants import VARIANTS, apply_variant
+from clothflow.models.config import apply_overrides, preset, preset_training
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.train import TrainConfig, train
+from clothflow.training.loop import TrainConfig, train
 
 # (column title, metrics key path, higher is better)
 COLUMNS = [

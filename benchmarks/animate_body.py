@@ -41,13 +41,13 @@ import numpy as np
 import torch
 
 from clothflow.animate.body import AnimateConfig, BodyAnimator, encode_source
-from clothflow.data.pose import draw_skeleton
-from clothflow.data.synthetic import true_flow
-from clothflow.data.synthetic_motion import motion_identity, motion_poses, motion_sequence
-from clothflow.metrics import ssim
+from clothflow.core.ops.pose import draw_skeleton
+from clothflow.data.synth.renderer import true_flow
+from clothflow.data.synth.motion import motion_identity, motion_poses, motion_sequence
+from clothflow.evaluation.metrics import ssim
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.models.warp import warp
-from clothflow.visualize import grid, save_png, to_uint8
+from clothflow.core.ops.warp import warp
+from clothflow.evaluation.visualize import grid, save_png, to_uint8
 
 DRIVER_FRAME = (256, 176)
 
@@ -95,7 +95,7 @@ def estimated_poses(kind: str, frames: int, seed: int, fps: float) -> list[np.nd
 
     from clothflow.animate.driving import open_driving
     from clothflow.animate.retarget import OneEuroFilter
-    from clothflow.video import write_video
+    from clothflow.data.formats.video import write_video
 
     seq = motion_sequence(kind, frames, DRIVER_FRAME, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:

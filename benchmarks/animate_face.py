@@ -4,7 +4,7 @@ Usage: python benchmarks/animate_face.py [--sizes 512 256] [--repeats 3] [--thre
                                          [--sheet docs/animate_face.png]
 
 The source is scikit-image's astronaut photo (512 x 512, resized for other sizes); the driving
-clip is made from the same photo by :func:`clothflow.animate.face_driving.synthetic_face_clip`
+clip is made from the same photo by :func:`clothflow.animate.face.driving.synthetic_face_clip`
 (320 x 320 frames, framed differently). The contact sheet animates another person with that
 clip: Grace Hopper's portrait from matplotlib's sample data when matplotlib is installed
 (it is not a dependency), else the astronaut herself. Two figures per size:
@@ -33,10 +33,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage.data import astronaut  # noqa: E402
 
-from clothflow.animate.face import FaceAnimator, animate_face  # noqa: E402
-from clothflow.animate.face_driving import FaceClip, synthetic_face_clip  # noqa: E402
-from clothflow.animate.face_landmarks import FaceLandmarker, eye_aspect_ratio, mouth_open_ratio  # noqa: E402
-from clothflow.animate.face_motion import transfer_motion  # noqa: E402
+from clothflow.animate.face.animator import FaceAnimator, animate_face  # noqa: E402
+from clothflow.animate.face.driving import FaceClip, synthetic_face_clip  # noqa: E402
+from clothflow.animate.face.landmarks import FaceLandmarker, eye_aspect_ratio, mouth_open_ratio  # noqa: E402
+from clothflow.animate.face.motion import transfer_motion  # noqa: E402
 
 
 def sheet_portrait() -> tuple[np.ndarray, str]:

@@ -8,7 +8,7 @@ and input creation (Linux: the peak is reset through ``/proc/self/clear_refs`` a
 after its timing: a 2048^3 float32 matmul and a large 3 x 3 convolution in PyTorch at the same
 thread count; "% peak" is the pipeline's FLOPs per second (``torch.utils.flop_counter`` on the
 eager model) over the faster of the two, so on a shared machine both sides see the same load.
-``onnx-int8`` is the ONNX export quantised by :mod:`clothflow.quantize` (its "% peak" counts the
+``onnx-int8`` is the ONNX export quantised by :mod:`clothflow.deploy.quantize` (its "% peak" counts the
 float FLOPs against the float32 peak: a speed-up figure, not an efficiency).
 
 Run directly only as a worker: ``python benchmarks/backends.py --worker '{...}'``.
@@ -87,9 +87,9 @@ def best_ms(fn, repeats: int, warmup: bool = True) -> float:
 
 def run_worker(spec: Spec) -> dict:
     """Time one configuration in this process; returns ms/image and the peak RSS delta."""
-    from clothflow.config import apply_overrides, preset
-    from clothflow.export import OnnxPipeline, example_inputs
-    from clothflow.fast import compile_pipeline
+    from clothflow.models.config import apply_overrides, preset
+    from clothflow.deploy.onnx_export import OnnxPipeline, example_inputs
+    from clothflow.deploy.torch_compile import compile_pipeline
     from clothflow.models.pipeline import ClothFlowPipeline
 
     torch.set_num_threads(spec.threads)
@@ -145,8 +145,8 @@ def count_flops(fn) -> int:
 
 def flops_per_image(preset_name: str, sets: list[str]) -> float:
     """FLOPs of one image through the eager pipeline (``torch.utils.flop_counter``)."""
-    from clothflow.config import apply_overrides, preset
-    from clothflow.export import example_inputs
+    from clothflow.models.config import apply_overrides, preset
+    from clothflow.deploy.onnx_export import example_inputs
     from clothflow.models.pipeline import ClothFlowPipeline
 
     cfg = apply_overrides(preset(preset_name), sets)
@@ -165,8 +165,8 @@ def _subprocess(payload: dict) -> dict:
 
 
 def _export(preset_name: str, sets: list[str], folder: Path) -> str:
-    from clothflow.config import apply_overrides, preset
-    from clothflow.export import export_onnx
+    from clothflow.models.config import apply_overrides, preset
+    from clothflow.deploy.onnx_export import export_onnx
     from clothflow.models.pipeline import ClothFlowPipeline
 
     torch.manual_seed(0)
@@ -175,7 +175,7 @@ def _export(preset_name: str, sets: list[str], folder: Path) -> str:
 
 
 def _quantize(onnx: str) -> str:
-    from clothflow.quantize import quantize_onnx
+    from clothflow.deploy.quantize import quantize_onnx
 
     return str(quantize_onnx(onnx, Path(onnx).with_suffix(".int8.onnx")))
 

@@ -32,7 +32,7 @@ from clothflow.finet.infer import sample_grid, tryon
 from clothflow.finet.models import FinetModel
 from clothflow.finet.objective import batch_inputs
 from clothflow.finet.train import train_inpaint
-from clothflow.visualize import grid, save_png, to_uint8
+from clothflow.evaluation.visualize import grid, save_png, to_uint8
 
 
 def _figures(models: dict[str, FinetModel], held_out: InpaintDataset, out: Path, rows: int, samples: int) -> None:

@@ -22,8 +22,8 @@ import time
 
 import torch
 
-from clothflow.config import apply_overrides, preset
-from clothflow.data import labels
+from clothflow.models.config import apply_overrides, preset
+from clothflow.core.ops import labels
 from clothflow.models.pipeline import ClothFlowPipeline
 
 from backends import best_ms, count_flops  # benchmarks/backends.py, beside this script

@@ -2,7 +2,7 @@
 
     python benchmarks/int8_quality.py --model RUN [--pairs 64] [--threads 2] [--batch 8]
 
-Exports RUN to float32 ONNX, quantises a copy to int8 (``clothflow.quantize``: QDQ convolutions
+Exports RUN to float32 ONNX, quantises a copy to int8 (``clothflow.deploy.quantize``: QDQ convolutions
 calibrated on synthetic pairs of another seed), runs both on the same held-out synthetic pairs
 (seed 10 000, as ``clothflow evaluate``) and prints ms/image at ``--batch`` and ``--threads``
 (best of 3, the two models timed alternately so they share the machine's load), SSIM and L1
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.export import OnnxPipeline, export_onnx
-from clothflow.metrics import endpoint_error, ssim
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.deploy.onnx_export import OnnxPipeline, export_onnx
+from clothflow.evaluation.metrics import endpoint_error, ssim
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.quantize import quantize_onnx
+from clothflow.deploy.quantize import quantize_onnx
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import time
 import cv2
 import torch
 
-from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
+from clothflow.data.synth.renderer import make_transfer_pair, make_tryon_pair
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from clothflow.ablations import VARIANTS, apply_variant
-from clothflow.config import apply_overrides, preset
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.errors import ClothflowError
-from clothflow.evaluate import evaluate
+from clothflow.models.variants import VARIANTS, apply_variant
+from clothflow.models.config import apply_overrides, preset
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.core.errors import ClothflowError
+from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.models.tps import TPSWarpNet, control_grid, tps_flow
-from clothflow.train import TrainConfig, train
+from clothflow.training.loop import TrainConfig, train
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
 EXPECTED_STAGES = {

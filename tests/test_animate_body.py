@@ -8,14 +8,20 @@ import torch
 
 from clothflow.animate.body import AnimateConfig, BodyAnimator, encode_source
 from clothflow.animate.driving import open_driving, write_poses_json
-from clothflow.animate.retarget import OneEuroConfig, OneEuroFilter, RetargetConfig, Retargeter, smooth_sequence
-from clothflow.cli import main
-from clothflow.data.pose import LIMBS
-from clothflow.data.synthetic_motion import DEFAULT_PERIOD, motion_identity, motion_poses, motion_sequence
-from clothflow.data.synthetic_pose import TEMPLATE
-from clothflow.errors import ClothflowError
+from clothflow.animate.retarget import (
+    OneEuroConfig,
+    OneEuroFilter,
+    RetargetConfig,
+    Retargeter,
+    smooth_sequence,
+)
+from clothflow.apps.cli import main
+from clothflow.core.ops.pose import LIMBS
+from clothflow.data.synth.motion import DEFAULT_PERIOD, motion_identity, motion_poses, motion_sequence
+from clothflow.data.synth.poses import TEMPLATE
+from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.video import read_video
+from clothflow.data.formats.video import read_video
 
 SIZE = (64, 44)
 
@@ -126,7 +132,7 @@ def test_body_motion_follows_a_translation_and_flags_appearing_points():
 
 def test_cached_source_pyramid_gives_the_pipelines_flow(tiny_pipe):
     from clothflow.animate.body import cascade_from_features
-    from clothflow.data import labels
+    from clothflow.core.ops import labels
 
     seq = motion_sequence("walk", 3, SIZE, seed=2)
     src = encode_source(tiny_pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
@@ -158,7 +164,7 @@ def test_temporal_reuse_changes_the_frames_and_only_through_the_switch(tiny_pipe
 def model_and_source(tmp_path, tiny_pipe):
     from PIL import Image
 
-    from clothflow.data.keypoint_files import openpose_dict
+    from clothflow.data.formats.keypoints import openpose_dict
 
     tiny_pipe.save_pretrained(tmp_path / "model")
     rest = motion_sequence("walk", 1, (128, 88), seed=1).rest

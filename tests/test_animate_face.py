@@ -1,7 +1,7 @@
 """Face animation on a real portrait (scikit-image's astronaut photo, shipped in its wheel).
 
 The driving clip is made from the same photo by editing it directly (rigid nods, eyes painted
-shut, a mouth pushed open; :mod:`clothflow.animate.face_driving`), framed at another position
+shut, a mouth pushed open; :mod:`clothflow.animate.face.driving`), framed at another position
 and scale; the driving frames are checked with the landmark model before the output is judged
 with it.
 """
@@ -12,14 +12,12 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
-from clothflow.animate.face import FaceAnimateConfig, animate_face
-from clothflow.animate.face_driving import synthetic_face_clip
-from clothflow.animate.face_landmarks import (
-    EYES, STABLE, FaceLandmarker, eye_aspect_ratio, mouth_open_ratio,
-)
-from clothflow.animate.face_motion import MotionConfig, fit_similarity, transfer_motion
-from clothflow.animate.face_warp import backward_map, ellipse_window, eval_tps, fit_tps
-from clothflow.errors import ClothflowError
+from clothflow.animate.face.animator import FaceAnimateConfig, animate_face
+from clothflow.animate.face.driving import synthetic_face_clip
+from clothflow.animate.face.landmarks import EYES, STABLE, FaceLandmarker, eye_aspect_ratio, mouth_open_ratio
+from clothflow.animate.face.motion import MotionConfig, fit_similarity, transfer_motion
+from clothflow.animate.face.warp import backward_map, ellipse_window, eval_tps, fit_tps
+from clothflow.core.errors import ClothflowError
 
 NOSE_TIP = 4
 MEDIAPIPE_REASON = "face animation needs the [pose] extra (mediapipe)"
@@ -198,8 +196,8 @@ def test_bad_driving_frame_and_config_are_clear_errors(run):
 def test_cli_round_trip_through_mp4(run, tmp_path):
     import cv2
 
-    from clothflow.cli import main
-    from clothflow.video import read_video, write_video
+    from clothflow.apps.cli import main
+    from clothflow.data.formats.video import read_video, write_video
 
     source = tmp_path / "portrait.png"
     cv2.imwrite(str(source), cv2.cvtColor(run["portrait"], cv2.COLOR_RGB2BGR))
@@ -223,12 +221,12 @@ def test_cli_without_a_face_in_the_source_exits_2(tmp_path, capsys):
     _needs_mediapipe()
     import cv2
 
-    from clothflow.cli import main
+    from clothflow.apps.cli import main
 
     source = tmp_path / "wall.png"
     cv2.imwrite(str(source), np.full((120, 120, 3), 200, np.uint8))
     driving = tmp_path / "d.mp4"
-    from clothflow.video import write_video
+    from clothflow.data.formats.video import write_video
 
     write_video(driving, [np.full((64, 64, 3), 10, np.uint8)] * 2, fps=5)
     assert main(["animate", "--face", "--source", str(source), "--driving", str(driving), "--out", str(tmp_path / "o.mp4")]) == 2

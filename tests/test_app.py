@@ -6,13 +6,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clothflow import app_core
-from clothflow.app_core import (
-    garment_from_upload, load_or_train, person_from_upload, read_upload, render_examples, run_transfer, run_tryon,
+from clothflow.apps.web import backend as app_core
+from clothflow.apps.web.backend import (
+    garment_from_upload,
+    load_or_train,
+    person_from_upload,
+    read_upload,
+    render_examples,
+    run_transfer,
+    run_tryon,
     with_mask_upload,
 )
-from clothflow.config import preset
-from clothflow.errors import ClothflowError
+from clothflow.models.config import preset
+from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
 
 
@@ -89,7 +95,7 @@ def test_garment_upload_and_mask(tmp_path, examples):
 
 
 def test_person_upload_without_pose_extra_says_what_to_install(tmp_path, examples, monkeypatch):
-    import clothflow.prepare as prepare
+    import clothflow.apps.prepare as prepare
 
     def missing(*args, **kwargs):
         raise ClothflowError(f"the pose estimator (mediapipe) is not installed; {prepare.INSTALL_HINT}")
@@ -108,7 +114,7 @@ def test_load_or_train_checks_the_task(tmp_path, pipes):
 
 def test_build_app_wires_both_tabs(pipes):
     pytest.importorskip("gradio", reason="the web demo needs the [web] extra")
-    from clothflow.app import build_app
+    from clothflow.apps.web.app import build_app
 
     app = build_app(pipes["transfer"], pipes["tryon"], examples=1)
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}

@@ -45,9 +45,9 @@ def server(tmp_path_factory):
     """The demo served on 127.0.0.1 from tiny untrained pipelines saved to and loaded from tmp."""
     import torch
 
-    from clothflow.app import build_app, launch
-    from clothflow.app_core import load_or_train
-    from clothflow.config import preset
+    from clothflow.apps.web.app import build_app, launch
+    from clothflow.apps.web.backend import load_or_train
+    from clothflow.models.config import preset
     from clothflow.models.pipeline import ClothFlowPipeline
 
     trained = os.environ.get("CLOTHFLOW_SCREENSHOT_MODELS")  # DIR/transfer + DIR/tryon, for README shots
@@ -92,7 +92,7 @@ def _save_screenshot(page, out: Path) -> None:
 def test_both_tabs_in_chromium(server, tmp_path):
     from PIL import Image
 
-    from clothflow.data.synthetic import make_tryon_pair
+    from clothflow.data.synth.renderer import make_tryon_pair
 
     garment = tmp_path / "garment.png"
     Image.fromarray(make_tryon_pair(7, 0, (256, 176)).shop.image).save(garment)

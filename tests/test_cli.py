@@ -1,6 +1,6 @@
 import pytest
 
-from clothflow.cli import main
+from clothflow.apps.cli import main
 
 
 def _one_line_error(capsys, argv):

@@ -1,7 +1,7 @@
 import pytest
 
-from clothflow.config import PipelineConfig, apply_overrides, parse_size, preset
-from clothflow.errors import ClothflowError
+from clothflow.models.config import PipelineConfig, apply_overrides, parse_size, preset
+from clothflow.core.errors import ClothflowError
 
 
 def test_presets_sizes_and_widths():

@@ -11,11 +11,11 @@ import torch.distributed as dist
 from safetensors.torch import load_file
 from torch import nn
 
-from clothflow import distributed
-from clothflow.errors import ClothflowError
+from clothflow.training import distributed
+from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.objectives import OBJECTIVES
-from clothflow.train import StepBatchSampler, TrainConfig, train
+from clothflow.training.objectives import OBJECTIVES
+from clothflow.training.loop import StepBatchSampler, TrainConfig, train
 
 CFG = TrainConfig(stage="flow", steps=3, batch_size=4, num_pairs=8, checkpoint_every=2, log_every=1, device="cpu")
 

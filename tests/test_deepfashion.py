@@ -8,11 +8,18 @@ import cv2
 import numpy as np
 import pytest
 
-from clothflow.data.deepfashion import (
-    DeepFashionPairs, detect_frame, flatten_name, frame_problem, load_split, map_keypoints, raw_name, real_pose_sampler,
+from clothflow.data.datasets.deepfashion import (
+    DeepFashionPairs,
+    detect_frame,
+    flatten_name,
+    frame_problem,
+    load_split,
+    map_keypoints,
+    raw_name,
+    real_pose_sampler,
 )
-from clothflow.data.keypoint_files import annotation_row, read_annotation_csv
-from clothflow.errors import ClothflowError
+from clothflow.data.formats.keypoints import annotation_row, read_annotation_csv
+from clothflow.core.errors import ClothflowError
 
 ANN = "fasion-annotation-test.csv"
 PAIRS = "fashion-pairs-test.csv"
@@ -72,7 +79,7 @@ def test_stated_frame_too_small_is_an_error(tmp_path: Path) -> None:
 
 
 def test_synthetic_output_loads_with_parsing_and_flow(tmp_path: Path) -> None:
-    from clothflow.data.writers import write_dataset
+    from clothflow.data.tools.writers import write_dataset
 
     write_dataset(tmp_path, pairs=2, size=(64, 44), seed=1, progress=False, tryon_pairs=0)
     root = tmp_path / "deepfashion"
@@ -129,7 +136,7 @@ def test_raw_tree_images_and_errors(tmp_path: Path) -> None:
 
 
 def test_real_poses_drive_the_renderer(poses_dir: Path, tmp_path: Path) -> None:
-    from clothflow.data.writers import write_dataset
+    from clothflow.data.tools.writers import write_dataset
 
     sampler = real_pose_sampler(poses_dir / ANN)
     assert sampler.frame_hw == (256, 256) and len(sampler.real) == 3418  # 4038 minus 619 empty and 1 without neck or shoulders

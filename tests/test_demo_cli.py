@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from clothflow.cli import main
-from clothflow.data.keypoint_files import read_annotation_csv
-from clothflow.demo import DemoConfig, run_demo
+from clothflow.apps.cli import main
+from clothflow.data.formats.keypoints import read_annotation_csv
+from clothflow.apps.demo import DemoConfig, run_demo
 from clothflow.models.pipeline import ClothFlowPipeline
 
 NARROW = ["--set", "layout.base_channels=8", "--set", "flow.base_channels=8", "--set", "render.base_channels=8"]
@@ -39,7 +39,7 @@ def test_synth_train_transfer_on_files(tmp_path, capsys):
 
 def test_transfer_bad_files_name_the_file(tmp_path, capsys):
     model = tmp_path / "m"
-    from clothflow.config import preset
+    from clothflow.models.config import preset
 
     ClothFlowPipeline(preset("tiny")).save_pretrained(model)
     src = tmp_path / "person.jpg"

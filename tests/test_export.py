@@ -6,9 +6,9 @@ import torch
 pytest.importorskip("onnxscript", reason="onnxscript not installed (pip install 'clothflow[onnx]')")
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'clothflow[onnx]')")
 
-from clothflow.config import apply_overrides, preset  # noqa: E402
-from clothflow.errors import ClothflowError  # noqa: E402
-from clothflow.export import OnnxPipeline, example_inputs, export_onnx, load_inference_pipeline  # noqa: E402
+from clothflow.models.config import apply_overrides, preset  # noqa: E402
+from clothflow.core.errors import ClothflowError  # noqa: E402
+from clothflow.deploy.onnx_export import OnnxPipeline, example_inputs, export_onnx, load_inference_pipeline  # noqa: E402
 from clothflow.models.pipeline import ClothFlowPipeline  # noqa: E402
 
 TOL = 1e-4
@@ -71,8 +71,8 @@ def test_missing_onnx_file_is_a_clear_error(tmp_path):
 def test_cli_export_and_onnx_backend_match_torch(tmp_path, capsys):
     import cv2
 
-    from clothflow.cli import main
-    from clothflow.data.writers import write_dataset
+    from clothflow.apps.cli import main
+    from clothflow.data.tools.writers import write_dataset
 
     model = tmp_path / "model"
     _trained_like(apply_overrides(preset("tiny", task="tryon"), NARROW)).save_pretrained(model)
@@ -98,8 +98,8 @@ def test_cli_export_and_onnx_backend_match_torch(tmp_path, capsys):
 def test_int8_export_is_quantised_and_close_to_float(tmp_path, capsys):
     import onnx
 
-    from clothflow.cli import main
-    from clothflow.quantize import synthetic_calibration
+    from clothflow.apps.cli import main
+    from clothflow.deploy.quantize import synthetic_calibration
 
     cfg = apply_overrides(preset("tiny"), NARROW)
     model = tmp_path / "model"

@@ -10,9 +10,9 @@ import os
 import pytest
 import torch
 
-from clothflow.config import apply_overrides, preset
-from clothflow.export import example_inputs, load_inference_pipeline
-from clothflow.fast import compile_pipeline, is_compiled
+from clothflow.models.config import apply_overrides, preset
+from clothflow.deploy.onnx_export import example_inputs, load_inference_pipeline
+from clothflow.deploy.torch_compile import compile_pipeline, is_compiled
 from clothflow.models.pipeline import ClothFlowPipeline
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from clothflow.errors import ClothflowError
+from clothflow.core.errors import ClothflowError
 from clothflow.finet.config import VARIANTS, FinetConfig
 from clothflow.finet.data import InpaintDataset, collate
 from clothflow.finet.encoders import Gaussian, kl_divergence

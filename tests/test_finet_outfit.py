@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from clothflow.data.synthetic_outfit import NUM_STYLES, STYLES, sample_outfit_identity
-from clothflow.errors import ClothflowError
+from clothflow.data.synth.outfit import NUM_STYLES, STYLES, sample_outfit_identity
+from clothflow.core.errors import ClothflowError
 from clothflow.finet.data import InpaintDataset, outfit_item
 from clothflow.finet.inputs import REGION_CLASS
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from clothflow.cli import main
+from clothflow.apps.cli import main
 from clothflow.finet.config import VARIANTS, FinetConfig, FinetTrainConfig
 from clothflow.finet.data import HELD_OUT_SEED, InpaintDataset, outfit_item
 from clothflow.finet.models import FinetModel

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from clothflow.cli import main
-from clothflow.errors import ClothflowError
+from clothflow.apps.cli import main
+from clothflow.core.errors import ClothflowError
 from clothflow.finet.config import FinetConfig
 from clothflow.finet.data import HELD_OUT_SEED, outfit_item
 from clothflow.finet.garment import mask_from_white, place_in_box, read_garment, target_garment

@@ -12,9 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clothflow.data.image_files import read_gray, read_rgb
-from clothflow.data.keypoint_files import annotation_row, read_annotation_csv, read_keypoints, read_pairs_csv
-from clothflow.errors import ClothflowError
+from clothflow.data.formats.images import read_gray, read_rgb
+from clothflow.data.formats.keypoints import (
+    annotation_row,
+    read_annotation_csv,
+    read_keypoints,
+    read_pairs_csv,
+)
+from clothflow.core.errors import ClothflowError
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _DIR = Path(tempfile.mkdtemp(prefix="clothflow-fuzz-"))
@@ -133,7 +138,7 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 @FUZZ
 @given(data=st.binary(max_size=300), prefix=st.sampled_from([b"", _PNG, b"\xff\xd8\xff\xe0", b"BM"]))
 def test_garbage_images(data, prefix) -> None:
-    from clothflow.infer import read_image
+    from clothflow.apps.infer import read_image
 
     path = _write("fuzz.png", prefix + data)
     for reader in (read_image, read_rgb, read_gray):
@@ -151,7 +156,7 @@ def test_valid_image_parses(tmp_path: Path) -> None:
 
 
 def test_garbage_image_in_dataset(tmp_path: Path) -> None:
-    from clothflow.data.deepfashion import DeepFashionPairs
+    from clothflow.data.datasets.deepfashion import DeepFashionPairs
 
     kps = np.full((18, 2), 10, np.float32)
     (tmp_path / "images").mkdir()

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clothflow.cli import main
-from clothflow.data.inspect import Report, format_report, inspect_path
-from clothflow.data.keypoint_files import annotation_row
+from clothflow.apps.cli import main
+from clothflow.data.tools.inspect_folder import Report, format_report, inspect_path
+from clothflow.data.formats.keypoints import annotation_row
 
 
 @pytest.fixture(scope="module")
 def synth_root(tmp_path_factory) -> Path:
-    from clothflow.data.writers import write_dataset
+    from clothflow.data.tools.writers import write_dataset
 
     root = tmp_path_factory.mktemp("synth")
     write_dataset(root, pairs=2, size=(64, 44), seed=0, progress=False)
@@ -57,7 +57,7 @@ def test_unreadable_csv_and_unknown_folder(tmp_path: Path, capsys) -> None:
 
 
 def test_viton_sample_recognised(shared_data: Path) -> None:
-    pytest.importorskip("clothflow.data.viton", reason="VITON support not installed yet")
+    pytest.importorskip("clothflow.data.datasets.viton", reason="VITON support not installed yet")
     rep = inspect_path(shared_data / "viton_samples")
     assert rep.kind.startswith("VITON") and any(k == "pairs" for k, _ in rep.facts)
     hd = inspect_path(shared_data / "vitonhd_samples")

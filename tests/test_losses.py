@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import clothflow.losses as losses_mod
-from clothflow.errors import ClothflowError
-from clothflow.losses import (
+import clothflow.training.losses as losses_mod
+from clothflow.core.errors import ClothflowError
+from clothflow.training.losses import (
     FeatureLoss,
     FlowLossWeights,
     RenderLossWeights,

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from clothflow import metrics
+from clothflow.evaluation import metrics
 
 
 def test_ssim_identity_and_degradation():

@@ -12,9 +12,9 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from clothflow import fid, lpips, metrics
-from clothflow.deep_metrics import deep_metrics
-from clothflow.errors import ClothflowError
+from clothflow.evaluation import fid, lpips, metrics
+from clothflow.evaluation.deep_metrics import deep_metrics
+from clothflow.core.errors import ClothflowError
 
 # --------------------------------------------------------------------------- image metrics
 

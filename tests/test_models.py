@@ -10,13 +10,20 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from clothflow.data.labels import CLOTH_CLASS_IDS, NUM_CLASSES, one_hot
-from clothflow.losses import FeatureLoss, FlowLossWeights, flow_epe, flow_losses, layout_loss, render_losses
+from clothflow.core.ops.labels import CLOTH_CLASS_IDS, NUM_CLASSES, one_hot
+from clothflow.training.losses import (
+    FeatureLoss,
+    FlowLossWeights,
+    flow_epe,
+    flow_losses,
+    layout_loss,
+    render_losses,
+)
 from clothflow.models.blocks import UNet, pad_to_multiple
 from clothflow.models.flow import FlowConfig, FlowNet, FlowOutput
 from clothflow.models.layout import LayoutConfig, LayoutNet
 from clothflow.models.render import RenderConfig, RenderNet, RenderOutput
-from clothflow.models.warp import warp
+from clothflow.core.ops.warp import warp
 
 H, W = 64, 44
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from clothflow.errors import ClothflowError
+from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
 
 

@@ -9,16 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from clothflow.data.preview import flow_to_colour
-from clothflow.data.synthetic import (
-    make_transfer_pair, make_tryon_pair, render, render_shop_garment, true_flow,
+from clothflow.data.tools.preview import flow_to_colour
+from clothflow.data.synth.renderer import (
+    make_transfer_pair,
+    make_tryon_pair,
+    render,
+    render_shop_garment,
+    true_flow,
 )
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.data.synthetic_identity import sample_identity
-from clothflow.data.keypoint_files import read_annotation_csv
-from clothflow.data.synthetic_pose import PoseSampler
-from clothflow.errors import ClothflowError
-from clothflow.models.warp import warp
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.data.synth.identity import sample_identity
+from clothflow.data.formats.keypoints import read_annotation_csv
+from clothflow.data.synth.poses import PoseSampler
+from clothflow.core.errors import ClothflowError
+from clothflow.core.ops.warp import warp
 
 SMALL = (64, 44)
 GARMENT_IDS = [5, 6, 9, 12]

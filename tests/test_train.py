@@ -6,11 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from clothflow.checkpoint import TrainState, load_checkpoint, save_checkpoint
-from clothflow.config import apply_overrides
-from clothflow.errors import ClothflowError
+from clothflow.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from clothflow.models.config import apply_overrides
+from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.train import TrainConfig, train
+from clothflow.training.loop import TrainConfig, train
 
 BASE = TrainConfig(stage="flow", steps=6, batch_size=2, num_pairs=8, checkpoint_every=2, log_every=1)
 

@@ -6,17 +6,17 @@ import cv2
 import pytest
 import torch
 
-from clothflow.baselines import torso_affine_flow
-from clothflow.cli import main
-from clothflow.config import apply_overrides, preset
-from clothflow.data import labels
-from clothflow.data.agnostic import agnostic
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.data.viton import VitonDataset
-from clothflow.data.writers import write_dataset
-from clothflow.evaluate import evaluate
+from clothflow.evaluation.baselines import torso_affine_flow
+from clothflow.apps.cli import main
+from clothflow.models.config import apply_overrides, preset
+from clothflow.core.ops import labels
+from clothflow.core.ops.agnostic import agnostic
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.data.datasets.viton import VitonDataset
+from clothflow.data.tools.writers import write_dataset
+from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.train import TrainConfig, train
+from clothflow.training.loop import TrainConfig, train
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
 

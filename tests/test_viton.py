@@ -13,15 +13,15 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from clothflow.data.keypoint_files import read_openpose_json
-from clothflow.data.label_maps import LIP_PALETTE, read_label_map, read_mask
-from clothflow.data.labels import LIP_LABELS
-from clothflow.data.pose import KP, visible
-from clothflow.data.synthetic_dataset import SyntheticPairs
-from clothflow.data.viton import PfafnDataset, VitonDataset, check_layout
-from clothflow.data.viton_layout import detect_layout
-from clothflow.data.writers import write_dataset
-from clothflow.errors import ClothflowError
+from clothflow.data.formats.keypoints import read_openpose_json
+from clothflow.data.formats.label_maps import LIP_PALETTE, read_label_map, read_mask
+from clothflow.core.ops.labels import LIP_LABELS
+from clothflow.core.ops.pose import KP, visible
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.data.datasets.viton import PfafnDataset, VitonDataset, check_layout
+from clothflow.data.datasets.viton_layout import detect_layout
+from clothflow.data.tools.writers import write_dataset
+from clothflow.core.errors import ClothflowError
 
 SIZE = (256, 192)
 TRYON_KEYS = {"person", "person_parse", "person_pose", "cloth", "cloth_mask"}

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from clothflow.data.preview import write_preview
-from clothflow.data.synthetic import make_transfer_pair, make_tryon_pair
-from clothflow.data.keypoint_files import read_annotation_csv, read_openpose_json
-from clothflow.data.writers import write_dataset
-from clothflow.errors import ClothflowError
+from clothflow.data.tools.preview import write_preview
+from clothflow.data.synth.renderer import make_transfer_pair, make_tryon_pair
+from clothflow.data.formats.keypoints import read_annotation_csv, read_openpose_json
+from clothflow.data.tools.writers import write_dataset
+from clothflow.core.errors import ClothflowError
 
 SIZE = (64, 44)
 

@@ -24,9 +24,9 @@ where the body is still).
 
 Example:
     >>> import numpy as np, torch
-    >>> from clothflow.config import preset
+    >>> from clothflow.models.config import preset
     >>> from clothflow.models.pipeline import ClothFlowPipeline
-    >>> from clothflow.data.synthetic_motion import motion_sequence
+    >>> from clothflow.data.synth.motion import motion_sequence
     >>> pipe = ClothFlowPipeline(preset("tiny")).eval()
     >>> seq = motion_sequence("walk", frames=2, size=(64, 44))
     >>> src = encode_source(pipe, seq.rest.image, seq.rest.parse, seq.rest.keypoints)
@@ -44,14 +44,14 @@ import numpy as np
 import torch
 
 from clothflow.animate.retarget import OneEuroConfig, OneEuroFilter, RetargetConfig, Retargeter, neck_of
-from clothflow.data import labels
-from clothflow.data.pose import LIMBS, NUM_KEYPOINTS, visible
-from clothflow.errors import ClothflowError
-from clothflow.infer import image_tensor, label_tensor
+from clothflow.core.ops import labels
+from clothflow.core.ops.pose import LIMBS, NUM_KEYPOINTS, visible
+from clothflow.core.errors import ClothflowError
+from clothflow.apps.infer import image_tensor, label_tensor
 from clothflow.models.blocks import pad_to_multiple
 from clothflow.models.flow import FlowNet, FlowOutput
 from clothflow.models.pipeline import ClothFlowPipeline, PoseInputs
-from clothflow.models.warp import upflow, warp
+from clothflow.core.ops.warp import upflow, warp
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def body_motion(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma:
 
     Example:
         >>> import numpy as np
-        >>> from clothflow.data.synthetic_pose import TEMPLATE
+        >>> from clothflow.data.synth.poses import TEMPLATE
         >>> cur = (TEMPLATE * 12 + [22, 14]).astype(np.float32)
         >>> field, size = body_motion(cur - [2.0, 0.0], cur, (64, 44), sigma=3.0)
         >>> [round(v, 3) + 0.0 for v in field[0, :, 30, 20].tolist()], round(float(size.max()), 3)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clothflow.errors import ClothflowError
+from clothflow.core.errors import ClothflowError
 
 
 def _positive_int(text: str) -> int:
@@ -75,7 +75,7 @@ def run_animate(args) -> None:
         raise ClothflowError(f"animate: --camera must be a camera index >= 0, got {args.camera}")
     if not args.source.is_file():
         raise ClothflowError("source photo not found", args.source)
-    from clothflow.ioutils import writable_dir
+    from clothflow.core.files import writable_dir
 
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
     if args.camera is not None:
@@ -90,7 +90,7 @@ def _check_camera(index: int) -> None:
     """Say there is no camera ``index`` before loading anything (OpenCV's own warnings silenced)."""
     import cv2
 
-    from clothflow.video import open_camera
+    from clothflow.data.formats.video import open_camera
 
     try:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -110,19 +110,19 @@ def _report(out: Path, count: int, seconds: float) -> None:
 
 
 def _run_face(args) -> None:
-    from clothflow.animate.face import animate_face
-    from clothflow.data.image_files import read_rgb
-    from clothflow.video import iter_video, write_video
+    from clothflow.animate.face.animator import animate_face
+    from clothflow.data.formats.images import read_rgb
+    from clothflow.data.formats.video import iter_video, write_video
 
     if args.driving is not None and str(args.driving).startswith("synthetic:"):
         raise ClothflowError("animate --face: synthetic driving is for bodies; give a video with a face, or --camera N")
     source = read_rgb(args.source)
     if args.camera is not None:
-        from clothflow.video import camera_frames
+        from clothflow.data.formats.video import camera_frames
 
         frames, fps, name = camera_frames(args.camera, args.frames), args.fps or 25.0, f"camera {args.camera}"
     else:
-        from clothflow.video import video_fps
+        from clothflow.data.formats.video import video_fps
 
         path = Path(args.driving)
         if not path.is_file():
@@ -140,9 +140,9 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
     Returns:
         (H x W x 3 uint8, H x W uint8 LIP ids, 18 x 2 float32 keypoints in photo pixels).
     """
-    from clothflow.data.image_files import read_rgb
-    from clothflow.data.keypoint_files import read_keypoints
-    from clothflow.data.label_maps import read_label_map
+    from clothflow.data.formats.images import read_rgb
+    from clothflow.data.formats.keypoints import read_keypoints
+    from clothflow.data.formats.label_maps import read_label_map
 
     image = read_rgb(photo)
     parse = None if parse_path is None else read_label_map(parse_path)
@@ -151,7 +151,7 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
                              f"{image.shape[0]}x{image.shape[1]}", parse_path)
     kps = None if pose_path is None else read_keypoints(pose_path)
     if parse is None or kps is None:
-        from clothflow.prepare import prepare_image
+        from clothflow.apps.prepare import prepare_image
 
         prepared = prepare_image(image, parse, path=photo)
         parse, kps = prepared.parse, prepared.keypoints if kps is None else kps
@@ -165,8 +165,8 @@ def _run_body(args) -> None:
     from clothflow.animate.body import AnimateConfig, BodyAnimator, encode_source
     from clothflow.animate.driving import camera_driving, open_driving
     from clothflow.models.pipeline import ClothFlowPipeline
-    from clothflow.video import write_video
-    from clothflow.visualize import to_uint8
+    from clothflow.data.formats.video import write_video
+    from clothflow.evaluation.visualize import to_uint8
 
     if args.model is None:
         raise ClothflowError("animate: a body needs --model RUN (a pose-transfer model, e.g. clothflow-demo/model); "

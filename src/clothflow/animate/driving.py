@@ -3,7 +3,7 @@
 :func:`open_driving` takes one of
 
 - ``synthetic:walk`` / ``synthetic:wave``: a person of the synthetic renderer walking or
-  waving (:mod:`clothflow.data.synthetic_motion`); needs nothing else;
+  waving (:mod:`clothflow.data.synth.motion`); needs nothing else;
 - a ``poses.json`` file (:func:`read_poses_json`)::
 
       {"frame_size": [480, 640],          # H, W of the frame the points are in
@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clothflow.data.keypoint_files import read_openpose_json
-from clothflow.data.pose import NUM_KEYPOINTS
-from clothflow.errors import ClothflowError
-from clothflow.ioutils import atomic_write_text
+from clothflow.data.formats.keypoints import read_openpose_json
+from clothflow.core.ops.pose import NUM_KEYPOINTS
+from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_write_text
 
 SYNTHETIC_PREFIX = "synthetic:"
 SYNTHETIC_SIZE = (256, 176)
@@ -140,8 +140,8 @@ def video_driving(path: str | Path, max_frames: int | None = None) -> Driving:
         ClothflowError: not a decodable video, no frames, no person in any frame, or the
             estimator not installed.
     """
-    from clothflow.prepare import PoseEstimator
-    from clothflow.video import iter_video, video_fps
+    from clothflow.apps.prepare import PoseEstimator
+    from clothflow.data.formats.video import iter_video, video_fps
 
     path = Path(path)
     frames = iter_video(path, max_frames)
@@ -168,8 +168,8 @@ def camera_driving(index: int, max_frames: int | None = None, fps: float = DEFAU
     """
     import cv2
 
-    from clothflow.prepare import PoseEstimator
-    from clothflow.video import camera_frames, open_camera
+    from clothflow.apps.prepare import PoseEstimator
+    from clothflow.data.formats.video import camera_frames, open_camera
 
     cap = open_camera(index)  # fails here, before anything else is loaded, when there is none
     hw = (int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)))
@@ -188,7 +188,7 @@ def camera_driving(index: int, max_frames: int | None = None, fps: float = DEFAU
 # ---- synthetic ----------------------------------------------------------------------------------
 def synthetic_driving(kind: str, frames: int = DEFAULT_SYNTHETIC_FRAMES, fps: float = DEFAULT_FPS, seed: int = 0) -> Driving:
     """A synthetic person's walk or wave (``kind``), as keypoints in a 256 x 176 frame."""
-    from clothflow.data.synthetic_motion import motion_identity, motion_poses
+    from clothflow.data.synth.motion import motion_identity, motion_poses
 
     poses = motion_poses(kind, frames, SYNTHETIC_SIZE, motion_identity(seed))
     return Driving([p.keypoints for p in poses], SYNTHETIC_SIZE, fps, f"{SYNTHETIC_PREFIX}{kind}")

@@ -2,7 +2,7 @@
 
 Retargeting (:class:`Retargeter`) keeps the *directions* of the driving person's bones and the
 *lengths* of the source person's, walking the COCO-18 tree from the neck outwards
-(:data:`clothflow.data.pose.LIMBS` lists every bone after its parent). A bone that looks
+(:data:`clothflow.core.ops.pose.LIMBS` lists every bone after its parent). A bone that looks
 shorter than in the driving's reference frame (a limb swinging towards the camera) stays
 proportionally shorter. The neck moves by the driving neck's displacement from its reference
 position, scaled by the ratio of torso lengths, so a driving person twice as big or standing
@@ -17,7 +17,7 @@ Arrays are 18 x 2 float32 (x, y) pixels with -1 for a missing point, as everywhe
 
 Example:
     >>> import numpy as np
-    >>> from clothflow.data.synthetic_pose import TEMPLATE
+    >>> from clothflow.data.synth.poses import TEMPLATE
     >>> src = (TEMPLATE * 20 + [22, 12]).astype(np.float32)         # torso 20 px
     >>> drv = (TEMPLATE * 50 + [100, 40]).astype(np.float32)        # torso 50 px
     >>> rt = Retargeter(src, drv)
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clothflow.data.pose import LIMBS, NUM_KEYPOINTS, visible
-from clothflow.data.synthetic_pose import fill_missing
-from clothflow.errors import ClothflowError
+from clothflow.core.ops.pose import LIMBS, NUM_KEYPOINTS, visible
+from clothflow.data.synth.poses import fill_missing
+from clothflow.core.errors import ClothflowError
 
 NECK = 1
 
@@ -78,7 +78,7 @@ class Retargeter:
 
     Args:
         source: 18 x 2 source keypoints in output pixels (-1 missing; missing bones get the
-            default skeleton's proportions from :func:`~clothflow.data.synthetic_pose.fill_missing`).
+            default skeleton's proportions from :func:`~clothflow.data.synth.poses.fill_missing`).
         reference: 18 x 2 driving keypoints of the frame where the driver stands as the source
             does (usually the first driving frame); its neck and torso define position and scale.
         config: options.

@@ -15,8 +15,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import ClothflowError
-from .names import REGIONS, VARIANTS
+from clothflow.core.errors import ClothflowError
+from clothflow.finet.names import REGIONS, VARIANTS
 
 
 def _nonnegative(text: str) -> int:
@@ -49,9 +49,9 @@ def add_inpaint_parser(sub) -> None:
 
 
 def run_inpaint(args) -> None:
-    from .infer import file_batch, inpaint, synthetic_batch, tryon, write_samples
-    from .inputs import region_index
-    from .models import FinetModel
+    from clothflow.finet.infer import file_batch, inpaint, synthetic_batch, tryon, write_samples
+    from clothflow.finet.inputs import region_index
+    from clothflow.finet.models import FinetModel
 
     region_index(args.erase)  # a bad --erase fails before anything is loaded
     garment = args.garment is not None or args.garment_synthetic is not None
@@ -81,7 +81,7 @@ def run_inpaint(args) -> None:
     else:
         batch = synthetic_batch(args.synthetic, args.erase, size)
     if garment:
-        from .garment import target_garment, write_tryon
+        from clothflow.finet.garment import target_garment, write_tryon
 
         garment_image, garment_mask = target_garment(batch, args.garment, args.garment_mask, args.garment_synthetic)
         output = tryon(model, batch, garment_image, garment_mask)
@@ -95,10 +95,10 @@ def run_inpaint(args) -> None:
 
 def run_train_inpaint(args) -> None:
     """``clothflow train --task inpaint``: --variant, --steps, --batch-size, --minutes, --seed, --out / --resume."""
-    from ..config import apply_overrides
-    from .config import FinetConfig, FinetTrainConfig
-    from ..ioutils import writable_dir
-    from .train import _read_run, train_inpaint
+    from clothflow.models.config import apply_overrides
+    from clothflow.finet.config import FinetConfig, FinetTrainConfig
+    from clothflow.core.files import writable_dir
+    from clothflow.finet.train import _read_run, train_inpaint
 
     if (args.out is None) == (args.resume is None):
         raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")

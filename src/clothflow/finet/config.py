@@ -22,9 +22,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import _from_dict
-from ..errors import ClothflowError
-from .names import VARIANTS
+from clothflow.models.config import _from_dict
+from clothflow.core.errors import ClothflowError
+from clothflow.finet.names import VARIANTS
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The inpainting dataset: synthetic people in styled outfits, one garment region to erase.
 
 Item ``i`` of dataset ``seed`` is drawn from ``np.random.default_rng([seed, i, 9])``: an
-outfit (:func:`clothflow.data.synthetic_outfit.sample_outfit_identity`), a front-view pose,
+outfit (:func:`clothflow.data.synth.outfit.sample_outfit_identity`), a front-view pose,
 the render, and the region to erase (the dress, or the upper or the lower garment at random).
 
 Example:
@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.labels import to_groups
-from ..data.synthetic import render
-from ..data.synthetic_dataset import image_tensor
-from ..data.synthetic_outfit import sample_outfit_identity
-from ..data.synthetic_pose import PoseSampler
-from ..errors import ClothflowError
-from .inputs import REGIONS, erase_box, garment_mask
+from clothflow.core.ops.labels import to_groups
+from clothflow.data.synth.renderer import render
+from clothflow.data.datasets.synthetic import image_tensor
+from clothflow.data.synth.outfit import sample_outfit_identity
+from clothflow.data.synth.poses import PoseSampler
+from clothflow.core.errors import ClothflowError
+from clothflow.finet.inputs import REGIONS, erase_box, garment_mask
 
 HELD_OUT_SEED = 10_000  # the seed of evaluation outfits and of `clothflow inpaint --synthetic`
 

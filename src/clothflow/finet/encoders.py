@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from ..models.blocks import ConvNormAct, check_shape
+from clothflow.models.blocks import ConvNormAct, check_shape
 
 LOGVAR_RANGE = (-8.0, 4.0)
 

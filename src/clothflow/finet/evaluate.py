@@ -26,14 +26,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.synthetic_outfit import NUM_STYLES
-from ..metrics import masked_mean, ssim_map
-from ..models.blocks import ConvNormAct, check_shape
-from ..train import StepBatchSampler
-from .data import InpaintDataset, collate
-from .inputs import APPEARANCE_CHANNELS, REGION_CLASS, REGIONS, garment_appearance, region_planes
-from .models import FinetModel
-from .objective import batch_inputs
+from clothflow.data.synth.outfit import NUM_STYLES
+from clothflow.evaluation.metrics import masked_mean, ssim_map
+from clothflow.models.blocks import ConvNormAct, check_shape
+from clothflow.training.loop import StepBatchSampler
+from clothflow.finet.data import InpaintDataset, collate
+from clothflow.finet.inputs import (
+    APPEARANCE_CHANNELS,
+    REGION_CLASS,
+    REGIONS,
+    garment_appearance,
+    region_planes,
+)
+from clothflow.finet.models import FinetModel
+from clothflow.finet.objective import batch_inputs
 
 
 class StyleClassifier(nn.Module):

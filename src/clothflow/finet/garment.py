@@ -33,15 +33,15 @@ import cv2
 import numpy as np
 import torch
 
-from ..data.image_files import read_rgb
-from ..data.label_maps import read_mask
-from ..data.labels import colourise
-from ..errors import ClothflowError
-from ..ioutils import writable_dir
-from ..visualize import grid, save_png, to_uint8
-from .data import HELD_OUT_SEED, outfit_item
-from .inputs import REGION_CLASS, REGIONS
-from .models import InpaintOutput
+from clothflow.data.formats.images import read_rgb
+from clothflow.data.formats.label_maps import read_mask
+from clothflow.core.ops.labels import colourise
+from clothflow.core.errors import ClothflowError
+from clothflow.core.files import writable_dir
+from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.finet.data import HELD_OUT_SEED, outfit_item
+from clothflow.finet.inputs import REGION_CLASS, REGIONS
+from clothflow.finet.models import InpaintOutput
 
 WHITE_THRESHOLD = 240  # a pixel is background when all of its channels are at least this
 

@@ -17,19 +17,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import pose
-from ..data.image_files import read_rgb
-from ..data.keypoint_files import read_keypoints
-from ..data.label_maps import read_label_map
-from ..data.labels import colourise, to_groups
-from ..errors import ClothflowError
-from ..infer import image_tensor, label_tensor
-from ..ioutils import writable_dir
-from ..visualize import grid, save_png, to_uint8
-from .data import HELD_OUT_SEED, collate, outfit_item
-from .inputs import erase_box, garment_mask, region_index
-from .models import FinetModel, InpaintOutput
-from .objective import batch_inputs
+from clothflow.core.ops import pose
+from clothflow.data.formats.images import read_rgb
+from clothflow.data.formats.keypoints import read_keypoints
+from clothflow.data.formats.label_maps import read_label_map
+from clothflow.core.ops.labels import colourise, to_groups
+from clothflow.core.errors import ClothflowError
+from clothflow.apps.infer import image_tensor, label_tensor
+from clothflow.core.files import writable_dir
+from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.finet.data import HELD_OUT_SEED, collate, outfit_item
+from clothflow.finet.inputs import erase_box, garment_mask, region_index
+from clothflow.finet.models import FinetModel, InpaintOutput
+from clothflow.finet.objective import batch_inputs
 
 
 def synthetic_batch(index: int, region: str, size: tuple[int, int]) -> dict[str, torch.Tensor]:

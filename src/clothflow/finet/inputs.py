@@ -1,7 +1,7 @@
 """What the inpainting networks see: erased regions, person representation and contexts.
 
 All functions are pure and batched. Class maps are model classes
-(:func:`clothflow.data.labels.to_groups`); images are in [-1, 1].
+(:func:`clothflow.core.ops.labels.to_groups`); images are in [-1, 1].
 
 Example:
     >>> import torch
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..data import pose
-from ..data.labels import GROUP_NAMES, NUM_CLASSES, one_hot
-from ..errors import ClothflowError
-from .names import REGIONS
+from clothflow.core.ops import pose
+from clothflow.core.ops.labels import GROUP_NAMES, NUM_CLASSES, one_hot
+from clothflow.core.errors import ClothflowError
+from clothflow.finet.names import REGIONS
 
 REGION_CLASS: tuple[int, ...] = (GROUP_NAMES.index("upper"), GROUP_NAMES.index("bottom"), GROUP_NAMES.index("dress"))
 CONTEXT_CLASSES: tuple[int, ...] = tuple(GROUP_NAMES.index(g) for g in ("upper", "dress", "bottom", "shoes"))

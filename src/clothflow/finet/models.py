@@ -42,16 +42,24 @@ import torch.nn as nn
 from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
-from ..data.labels import NUM_CLASSES, one_hot
-from ..errors import ClothflowError
-from ..ioutils import atomic_write_bytes, atomic_write_text
-from .config import FinetConfig
-from .encoders import Gaussian, GaussianEncoder
-from .inputs import (
-    APPEARANCE_CHANNELS, CONTEXT_LAYOUT_CHANNELS, GARMENT_LAYOUT_CHANNELS, PERSON_CHANNELS, REGIONS,
-    SHAPE_CONTEXT_CHANNELS, FinetInputs, garment_appearance, garment_layout, region_planes,
+from clothflow.core.ops.labels import NUM_CLASSES, one_hot
+from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_write_bytes, atomic_write_text
+from clothflow.finet.config import FinetConfig
+from clothflow.finet.encoders import Gaussian, GaussianEncoder
+from clothflow.finet.inputs import (
+    APPEARANCE_CHANNELS,
+    CONTEXT_LAYOUT_CHANNELS,
+    GARMENT_LAYOUT_CHANNELS,
+    PERSON_CHANNELS,
+    REGIONS,
+    SHAPE_CONTEXT_CHANNELS,
+    FinetInputs,
+    garment_appearance,
+    garment_layout,
+    region_planes,
 )
-from .unet import CodeUNet
+from clothflow.finet.unet import CodeUNet
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"

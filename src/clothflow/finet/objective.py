@@ -13,11 +13,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..metrics import masked_mean, ssim_map
-from .config import FinetTrainConfig
-from .encoders import Gaussian, kl_divergence
-from .inputs import FinetInputs, make_inputs
-from .models import Codes, FinetModel
+from clothflow.evaluation.metrics import masked_mean, ssim_map
+from clothflow.finet.config import FinetTrainConfig
+from clothflow.finet.encoders import Gaussian, kl_divergence
+from clothflow.finet.inputs import FinetInputs, make_inputs
+from clothflow.finet.models import Codes, FinetModel
 
 
 def batch_inputs(batch: dict[str, torch.Tensor]) -> FinetInputs:

@@ -3,7 +3,7 @@
 A run folder holds ``config.json`` + ``model.safetensors`` (what
 :meth:`FinetModel.from_pretrained` and ``clothflow inpaint --model`` load), ``train.json``,
 ``checkpoint.safetensors`` (weights, optimizer, step and RNG state, written atomically by
-:mod:`clothflow.checkpoint`) and ``losses.jsonl`` (the loss terms every ``log_every`` steps).
+:mod:`clothflow.training.checkpoint`) and ``losses.jsonl`` (the loss terms every ``log_every`` steps).
 Batches are drawn by step number, so an interrupted and resumed run ends with the weights of
 an uninterrupted one.
 """
@@ -18,14 +18,14 @@ from typing import Callable
 
 import torch
 
-from ..checkpoint import TrainState, load_checkpoint, save_checkpoint
-from ..errors import ClothflowError
-from ..ioutils import atomic_write_text
-from ..train import StepBatchSampler
-from .config import FinetConfig, FinetTrainConfig
-from .data import InpaintDataset, collate
-from .models import FinetModel
-from .objective import training_losses
+from clothflow.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_write_text
+from clothflow.training.loop import StepBatchSampler
+from clothflow.finet.config import FinetConfig, FinetTrainConfig
+from clothflow.finet.data import InpaintDataset, collate
+from clothflow.finet.models import FinetModel
+from clothflow.finet.objective import training_losses
 
 log = logging.getLogger("clothflow")
 STAGE = "inpaint"

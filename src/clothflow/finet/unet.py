@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..models.blocks import UNet, check_shape, pad_to_multiple
+from clothflow.models.blocks import UNet, check_shape, pad_to_multiple
 
 
 class CodeUNet(UNet):

@@ -8,8 +8,8 @@ is estimated coarse to fine (ClothFlow eq. 1-2)::
     F_L = E_L([S_L, T_L])
     F_i = U(F_{i+1}) + E_i([W(S_i, U(F_{i+1})), T_i])      i = L-1 .. 1
 
-with ``U`` = :func:`~clothflow.models.warp.upflow` (x2 nearest, values doubled) and ``W`` =
-:func:`~clothflow.models.warp.warp` (bilinear, zeros outside). Every flow is in pixels of its own
+with ``U`` = :func:`~clothflow.core.ops.warp.upflow` (x2 nearest, values doubled) and ``W`` =
+:func:`~clothflow.core.ops.warp.warp` (bilinear, zeros outside). Every flow is in pixels of its own
 level, target -> source. The full-resolution flow is ``U(F_1)`` (nearest, x2, as in the paper's
 ``c_s'' = W(c_s, U(F_1))``), and the warped cloth and mask are the *unpadded* full-resolution
 source warped by it.
@@ -40,7 +40,7 @@ import torch
 import torch.nn as nn
 
 from clothflow.models.blocks import check_same_size, check_shape, optional_input, pad_to_multiple
-from clothflow.models.warp import upflow, warp
+from clothflow.core.ops.warp import upflow, warp
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 ``s_t^ = G_layout(I_s, s_s, p_t)``: a U-Net over the source image, the source layout (one-hot)
 and the target pose heatmaps (plus optional extra maps, e.g. 3-channel IUV in the dense
-variant) returns per-class logits of the target layout. Trained with :func:`clothflow.losses.layout_loss`.
+variant) returns per-class logits of the target layout. Trained with :func:`clothflow.training.losses.layout_loss`.
 
 Example:
     >>> import torch

@@ -6,7 +6,7 @@ N x H x W (grouped into model classes here), keypoints N x 18 x 2 in pixels (-1 
 
 Example:
     >>> import torch
-    >>> from clothflow.config import preset
+    >>> from clothflow.models.config import preset
     >>> pipe = ClothFlowPipeline(preset("tiny")).eval()
     >>> n, (h, w) = 1, pipe.config.size
     >>> out = pipe.transfer(torch.zeros(n, 3, h, w), torch.zeros(n, h, w, dtype=torch.long),
@@ -26,15 +26,15 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 from torch import nn
 
-from ..config import PipelineConfig
-from ..data import labels, pose
-from ..data.agnostic import AgnosticPerson, agnostic, garment_classes
-from ..errors import ClothflowError
-from ..ioutils import atomic_write_bytes, atomic_write_text
-from .flow import FlowNet, FlowOutput
-from .layout import LayoutNet
-from .render import RenderNet
-from .tps import TPSWarpNet
+from clothflow.models.config import PipelineConfig
+from clothflow.core.ops import labels, pose
+from clothflow.core.ops.agnostic import AgnosticPerson, agnostic, garment_classes
+from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_write_bytes, atomic_write_text
+from clothflow.models.flow import FlowNet, FlowOutput
+from clothflow.models.layout import LayoutNet
+from clothflow.models.render import RenderNet
+from clothflow.models.tps import TPSWarpNet
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"

@@ -8,7 +8,7 @@ it also predicts a blending logit and keeps real cloth pixels where it chooses t
     image = m * warped_cloth + (1 - m) * raw
 
 Both terms are in [-1, 1], so the image is too. Trained with the ground-truth target layout,
-run with stage 1's; losses in :func:`clothflow.losses.render_losses`.
+run with stage 1's; losses in :func:`clothflow.training.losses.render_losses`.
 
 Example:
     >>> import torch

@@ -23,7 +23,7 @@ from kornia.geometry.transform import get_tps_transform, warp_points_tps
 
 from clothflow.models.blocks import check_same_size, check_shape, optional_input
 from clothflow.models.flow import FlowConfig, FlowOutput, PyramidEncoder
-from clothflow.models.warp import coords_grid, warp
+from clothflow.core.ops.warp import coords_grid, warp
 
 
 def control_grid(grid_size: int, n: int = 1, device=None, dtype=torch.float32) -> torch.Tensor:

@@ -1,0 +1,421 @@
+"""The ``clothflow`` command line: synth, train, transfer, tryon, export, demo, prepare, serve.
+
+Errors in user input print one line (``clothflow: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from clothflow.animate.cli import add_animate_parser
+from clothflow.core.errors import ClothflowError
+from clothflow.finet.cli import add_inpaint_parser
+from clothflow.core.files import writable_dir
+
+log = logging.getLogger("clothflow")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise ClothflowError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    from clothflow.models.config import parse_size
+
+    try:
+        return parse_size(text)
+    except ClothflowError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# ---- synth -----------------------------------------------------------------------------
+def _add_synth(sub) -> None:
+    p = sub.add_parser("synth", help="render the synthetic dataset to disk, or a preview grid")
+    p.add_argument("--out", type=Path, help="dataset folder to write (DeepFashion + VITON layouts)")
+    p.add_argument("--pairs", type=_positive_int, default=100, help="number of pairs of each task")
+    p.add_argument("--size", type=_size, default=(256, 176), help="HxW, default 256x176")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a contact sheet of pairs")
+    p.add_argument("--poses", type=Path, metavar="CSV", help="draw people in these real poses (a DeepFashion annotation CSV)")
+    p.set_defaults(func=_run_synth)
+
+
+def _run_synth(args) -> None:
+    if args.out is None and args.preview is None:
+        raise ClothflowError("synth: give --out DIR to write a dataset, --preview FILE.png, or both")
+    if args.preview is not None:
+        from clothflow.data.tools.preview import write_preview
+
+        writable_dir(args.preview.parent if str(args.preview.parent) else Path("."))
+        write_preview(args.preview, size=args.size, seed=args.seed, poses=args.poses)
+        print(f"preview written to {args.preview}")
+    if args.out is not None:
+        from clothflow.data.tools.writers import write_dataset
+
+        write_dataset(writable_dir(args.out), pairs=args.pairs, size=args.size, seed=args.seed, poses=args.poses)
+        print(f"dataset written to {args.out}")
+
+
+# ---- train -------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train the stages of ClothFlow")
+    p.add_argument("--stage", choices=["layout", "flow", "render", "all"], default="all")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
+    p.add_argument("--task", choices=["transfer", "tryon", "inpaint"], default="transfer",
+                   help="pose transfer, try-on, or inpaint (FiNet fashion inpainting)")
+    p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44), paper (256x176) or fast (256x176, "
+                   "for CPU inference); it brings its own training settings, e.g. fast's learning rates")
+    p.add_argument("--variant", default="full", help="the paper's ablations: full, no_layout, no_flow, tps, "
+                   "no_cascade, no_style, dense")
+    p.add_argument("--steps", type=_positive_int, help="steps per stage")
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, help="new run folder")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue a run from its last checkpoint")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override any config field, e.g. flow.num_levels=3 or train.loss.flow.smooth=0.1",
+    )
+    p.add_argument("--nproc", type=_positive_int, default=1,
+                   help="data-parallel processes on this machine (as torchrun --nproc_per_node N -m clothflow train)")
+    p.set_defaults(func=_run_train)
+
+
+def _train_processes(nproc: int, *args, **kwargs) -> bool:
+    """Run ``train`` in ``nproc`` processes (or in this one, also under torchrun); True on rank 0."""
+    from clothflow.training import distributed
+    from clothflow.training.loop import train
+
+    if nproc > 1 and distributed.env_world_size() == 1:
+        distributed.spawn(train, nproc, *args, **kwargs)
+        return True
+    train(*args, **kwargs)
+    return distributed.is_main_process()
+
+
+def _run_train(args) -> None:
+    if args.task == "inpaint":
+        from clothflow.finet.cli import run_train_inpaint
+
+        return run_train_inpaint(args)
+    import json
+
+    from clothflow.models.config import _from_dict, apply_overrides, preset, preset_training
+    from clothflow.training.loop import TrainConfig
+
+    if (args.out is None) == (args.resume is None):
+        raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
+    pipe_sets = [s for s in args.set if not s.startswith("train.")]
+    train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
+    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes,
+             "workers": args.workers, "seed": args.seed}
+    flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    if args.resume is not None:
+        if pipe_sets:
+            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
+        stored = args.resume / "train.json"
+        if not stored.is_file():
+            raise ClothflowError("not a training run (no train.json)", args.resume)
+        train_cfg = _from_dict(TrainConfig, json.loads(stored.read_text()))
+        train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
+        if _train_processes(args.nproc, args.resume, train_cfg=train_cfg, resume=True):
+            print(f"run resumed and finished: {args.resume}")
+        return
+    from clothflow.models.variants import apply_variant
+
+    pipeline_cfg, train_cfg = apply_variant(
+        args.variant, preset(args.preset, task=args.task), TrainConfig(stage=args.stage, data=args.data)
+    )
+    pipeline_cfg = apply_overrides(pipeline_cfg, pipe_sets)
+    train_cfg = apply_overrides(train_cfg, preset_training(args.preset) + flag_sets + train_sets)
+    writable_dir(args.out)
+    if _train_processes(args.nproc, args.out, pipeline_cfg, train_cfg):
+        print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
+
+
+# ---- transfer ----------------------------------------------------------------------------
+def _add_transfer(sub) -> None:
+    p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--source", type=Path, required=True, help="person image")
+    p.add_argument(
+        "--source-parse", type=Path,
+        help="its parsing map (LIP ids PNG); default: a coarse one estimated from the photo (needs [pose])",
+    )
+    p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
+    p.add_argument("--pose-size", type=_size, help="HxW frame of the target keypoints (default: the source's)")
+    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    _add_backend(p)
+    p.set_defaults(func=_run_transfer)
+
+
+def _run_transfer(args) -> None:
+    from clothflow.deploy.onnx_export import load_inference_pipeline
+    from clothflow.apps.infer import transfer_files
+    from clothflow.evaluation.visualize import save_png, to_uint8
+
+    pipe = load_inference_pipeline(args.model, args.backend)
+    result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
+    writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+    save_png(args.out, to_uint8(result.image[0]))
+    print(f"wrote {args.out}")
+
+
+# ---- tryon ----------------------------------------------------------------------------------
+def _add_tryon(sub) -> None:
+    p = sub.add_parser("tryon", help="virtual try-on: a person wearing an in-shop garment (one pair or a folder)")
+    p.add_argument("--model", type=Path, required=True, help="a try-on run or saved model folder")
+    p.add_argument("--person", type=Path, help="person image (single pair)")
+    p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
+    p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
+    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids); default: estimated (needs [pose])")
+    p.add_argument("--pose", type=Path, help="the person's OpenPose JSON; default: estimated (needs [pose])")
+    p.add_argument("--data", type=Path, help="a VITON / VITON-HD folder (batch form)")
+    p.add_argument("--pairs", type=Path, help="pairs file of the batch form (default: the folder's test_pairs.txt)")
+    p.add_argument("--skip-bad", action="store_true", help="batch form: skip pairs with bad files and list them")
+    p.add_argument("--out", type=Path, required=True, help="output PNG (single pair) or folder (batch form)")
+    _add_backend(p)
+    p.set_defaults(func=_run_tryon)
+
+
+def _run_tryon(args) -> None:
+    from clothflow.deploy.onnx_export import load_inference_pipeline
+
+    single = args.person is not None or args.cloth is not None
+    if single == (args.data is not None):
+        raise ClothflowError("tryon: give --person and --cloth (one pair) or --data DIR (a folder of pairs)")
+    pipe = load_inference_pipeline(args.model, args.backend)
+    if pipe.config.task != "tryon":
+        raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
+    if single:
+        from clothflow.apps.infer import tryon_files
+        from clothflow.evaluation.visualize import save_png, to_uint8
+
+        if args.person is None or args.cloth is None:
+            raise ClothflowError("tryon: a single pair needs both --person and --cloth")
+        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose)
+        writable_dir(args.out.parent if str(args.out.parent) else Path("."))
+        save_png(args.out, to_uint8(result.image[0]))
+        print(f"wrote {args.out}")
+        return
+    from clothflow.apps.batch import tryon_folder
+
+    report = tryon_folder(pipe, args.data, writable_dir(args.out), args.pairs, args.skip_bad)
+    print(report)
+
+
+# ---- prepare ---------------------------------------------------------------------------------
+def _add_prepare(sub) -> None:
+    p = sub.add_parser(
+        "prepare", help="keypoints, person mask and coarse parsing from one photo (needs the [pose] extra)"
+    )
+    p.add_argument("--image", type=Path, required=True, help="a photo of one person")
+    p.add_argument("--out", type=Path, required=True, help="folder for <stem>_keypoints.json, _mask.png, _parse.png, _preview.png")
+    p.add_argument("--parse", type=Path, help="a better parsing (LIP ids PNG) from your own parser, used instead of the coarse one")
+    p.set_defaults(func=_run_prepare)
+
+
+def _run_prepare(args) -> None:
+    from clothflow.apps.prepare import prepare_files, summary
+
+    print(summary(prepare_files(args.image, args.out, args.parse)))
+
+
+# ---- export ----------------------------------------------------------------------------------
+def _add_backend(p) -> None:
+    p.add_argument(
+        "--backend", choices=["torch", "compile", "onnx"], default="torch",
+        help="torch (default); compile: torch.compile, faster once its first call has compiled (10 s to over 2 min on 2 cores); "
+             "onnx: ONNX Runtime, --model is then an .onnx file or a folder with model.onnx",
+    )
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a trained pipeline to ONNX (all three stages, dynamic batch)")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--out", type=Path, help="the .onnx file to write (default: RUN/model.onnx)")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset (18 or newer)")
+    p.add_argument("--static-batch", action="store_true", help="export for batch size 1 only")
+    p.add_argument("--int8", action="store_true",
+                   help="also write an int8 copy (MODEL.int8.onnx), its convolutions quantised and calibrated "
+                        "on synthetic pairs of the model's task")
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args) -> None:
+    from clothflow.deploy.onnx_export import ONNX_NAME, export_onnx
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    out = args.out if args.out is not None else args.model / ONNX_NAME
+    writable_dir(out.parent if str(out.parent) else Path("."))
+    path = export_onnx(pipe, out, opset=args.opset, batch_dynamic=not args.static_batch)
+    print(f"wrote {path} (run it with --backend onnx --model {path})")
+    if args.int8:
+        from clothflow.deploy.quantize import quantize_onnx
+
+        int8 = quantize_onnx(path, path.with_suffix(".int8.onnx"))
+        print(f"wrote {int8} (int8; run it with --backend onnx --model {int8})")
+
+
+# ---- evaluate -------------------------------------------------------------------------------
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a model as the papers do and write a report folder")
+    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder")
+    p.add_argument("--pairs", type=_positive_int, default=256, help="synthetic pairs to evaluate")
+    p.add_argument("--seed", type=int, default=10_000, help="seed of the synthetic pairs (not a training seed)")
+    p.add_argument("--bounding", action="store_true", help="pad to 256 wide with white first, as PATN's script")
+    p.add_argument("--data-range", default="255", help="SSIM data range: 255, or 'generated' as PATN/GFLA's scripts")
+    p.add_argument("--out", type=Path, required=True, help="report folder")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    import json
+
+    from clothflow.models.pipeline import ClothFlowPipeline
+    from clothflow.evaluation.report import write_report
+    from clothflow.training.loop import make_dataset
+
+    if args.data_range == "generated":
+        data_range = "generated"
+    else:
+        try:
+            data_range = float(args.data_range)
+        except ValueError:
+            raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
+    pipe = ClothFlowPipeline.from_pretrained(args.model)
+    dataset = make_dataset(args.data, pipe.config.size, args.pairs, args.seed, pipe.config.task)
+    summary = write_report(pipe, dataset, args.out, bounding=args.bounding, data_range=data_range)
+    print(json.dumps({"pairs": summary["pairs"], **summary["paper"]}, indent=1))
+    for note in summary["deep"].get("notes", []):
+        print(f"note: {note}")
+    print(f"report written to {args.out}")
+
+
+# ---- demo ----------------------------------------------------------------------------------
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
+    p.add_argument("--out", type=Path, help="output folder (default ./clothflow-demo, or ./clothflow-demo-tryon "
+                   "for --task tryon: where `clothflow serve` looks for models)")
+    p.add_argument("--steps", type=_positive_int, help="steps per stage (more = better, slower)")
+    p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
+    p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args) -> None:
+    from dataclasses import replace
+
+    from clothflow.apps.demo import DemoConfig, run_demo, summary
+
+    cfg = DemoConfig(seed=args.seed, task=args.task)
+    if args.out is None:
+        args.out = Path("clothflow-demo-tryon" if args.task == "tryon" else "clothflow-demo")
+    if args.steps is not None:
+        cfg = replace(cfg, steps=args.steps)
+    if args.minutes is not None:
+        if args.minutes <= 0:
+            raise ClothflowError(f"--minutes must be positive, got {args.minutes}")
+        cfg = replace(cfg, minutes=args.minutes)
+    writable_dir(args.out)
+    metrics = run_demo(args.out, cfg)
+    print(summary(metrics, args.out))
+
+
+# ---- serve ---------------------------------------------------------------------------------
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="the web demo: try-on and pose-transfer tabs in a browser (needs the [web] extra)")
+    p.add_argument("--model", type=Path, help="a saved model of either task; it serves the tab of its task "
+                   "(default: ./clothflow-demo/model, trained first with a short demo run when missing)")
+    p.add_argument("--tryon-model", type=Path, help="the try-on model (default: ./clothflow-demo-tryon/model, "
+                   "trained first when missing)")
+    p.add_argument("--poses", type=Path, metavar="CSV", help="add the poses of a DeepFashion annotation CSV to the gallery")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=_positive_int, default=7860)
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args) -> None:
+    from clothflow.apps.web.app import build_app, import_gradio, launch
+    from clothflow.apps.web.backend import load_or_train
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    import_gradio()  # say what to install before loading or training anything
+    models = {"transfer": None, "tryon": args.tryon_model}
+    if args.model is not None:
+        task = ClothFlowPipeline.from_pretrained(args.model).config.task
+        if task == "tryon" and args.tryon_model is not None:
+            raise ClothflowError("serve: --model is a try-on model and --tryon-model is given too", args.model)
+        models[task] = args.model
+    pipes = {task: load_or_train(path, task, Path("clothflow-demo" if task == "transfer" else "clothflow-demo-tryon"))
+             for task, path in models.items()}
+    if args.poses is not None and not args.poses.is_file():
+        raise ClothflowError("no such annotation CSV", args.poses)
+    app = build_app(pipes["transfer"], pipes["tryon"], poses_csv=args.poses)
+    print(f"serving the ClothFlow demo on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
+    launch(app, args.host, args.port)
+
+
+# ---- inspect -------------------------------------------------------------------------------
+def _add_inspect(sub) -> None:
+    p = sub.add_parser("inspect", help="recognise a dataset folder and list what is missing or inconsistent")
+    p.add_argument("path", type=Path, help="dataset folder (DeepFashion, VITON, VITON-HD, PF-AFN, synth output) or CSV")
+    p.set_defaults(func=_run_inspect)
+
+
+def _run_inspect(args) -> None:
+    from clothflow.data.tools.inspect_folder import format_report, inspect_path
+
+    report = inspect_path(args.path)
+    print(format_report(report))
+    if not report.all_usable():
+        raise ClothflowError("inspect: not usable as a dataset (see the problems above)", args.path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
+                add_animate_parser, add_inpaint_parser):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(format="clothflow: %(message)s", level=logging.INFO)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.verbose:
+            log.setLevel(logging.DEBUG)
+        args.func(args)
+    except ClothflowError as exc:
+        print(f"clothflow: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clothflow: interrupted (a training run can be continued with --resume RUN)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

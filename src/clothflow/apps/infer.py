@@ -1,0 +1,144 @@
+"""Inference from files: read a person, its parsing and a target pose; write the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from clothflow.core.ops import pose
+from clothflow.data.formats.images import read_rgb as read_image
+from clothflow.data.formats.keypoints import read_keypoints
+from clothflow.data.formats.label_maps import read_label_map
+from clothflow.core.errors import ClothflowError
+from clothflow.models.pipeline import ClothFlowPipeline, TransferResult
+
+
+def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """H x W x 3 uint8 -> 1 x 3 x h x w in [-1, 1], resized (area) to ``size``."""
+    resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(resized).permute(2, 0, 1).float().div(127.5).sub(1).unsqueeze(0)
+
+
+def label_tensor(labels_map: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """H x W label ids -> 1 x h x w int64, resized (nearest) to ``size``."""
+    small = cv2.resize(labels_map, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return torch.from_numpy(small.astype(np.int64)).unsqueeze(0)
+
+
+def mask_tensor(mask: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """H x W mask -> 1 x 1 x h x w float32, resized (nearest) to ``size``."""
+    small = cv2.resize(mask.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return torch.from_numpy(small)[None, None]
+
+
+def transfer_files(
+    pipe: ClothFlowPipeline,
+    source: str | Path,
+    source_parse: str | Path | None,
+    target_pose: str | Path,
+    pose_frame: tuple[int, int] | None = None,
+) -> TransferResult:
+    """Run pose transfer on files.
+
+    Args:
+        source: the person image (any size; resized to the model's).
+        source_parse: its LIP parsing map, same size as ``source``; None: estimated on the way
+            by :func:`clothflow.apps.prepare.prepare_image` (needs the ``[pose]`` extra).
+        target_pose: keypoint file (see :func:`read_keypoints`).
+        pose_frame: (H, W) of the frame the target keypoints are in; default the source's.
+    """
+    image = read_image(source)
+    if source_parse is None:
+        from clothflow.apps.prepare import prepare_image
+
+        parse = prepare_image(image, path=source).parse
+    else:
+        parse = read_label_map(source_parse)
+    if parse.shape != image.shape[:2]:
+        raise ClothflowError(
+            f"parsing map is {parse.shape[0]}x{parse.shape[1]} but the image is {image.shape[0]}x{image.shape[1]}",
+            source_parse,
+        )
+    kps = read_keypoints(target_pose)
+    size = pipe.config.size
+    kps = pose.scale_keypoints(kps, pose_frame or image.shape[:2], size)
+    with torch.inference_mode():
+        return pipe.transfer(image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
+
+
+def mask_from_white(cloth: np.ndarray, threshold: int = 240) -> np.ndarray:
+    """A garment mask for an in-shop photo on a white background: H x W float32 in {0, 1}.
+
+    Pixels brighter than ``threshold`` in every channel are background; holes are filled
+    by keeping the outer contour, so white prints on the garment stay inside it.
+    """
+    fg = (cloth.min(axis=2) < threshold).astype(np.uint8)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(fg)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(np.float32)
+
+
+def tryon_files(
+    pipe: ClothFlowPipeline,
+    person: str | Path,
+    cloth: str | Path,
+    cloth_mask: str | Path | None = None,
+    parse: str | Path | None = None,
+    pose_file: str | Path | None = None,
+) -> TransferResult:
+    """Run virtual try-on on files.
+
+    Args:
+        person: the person photo (any size; resized to the model's).
+        cloth: the in-shop garment photo.
+        cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
+            garment's pixels that are not near-white (in-shop photos are shot on white).
+        parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
+            the coarse parsing of :func:`clothflow.apps.prepare.prepare_image` (``[pose]`` extra).
+        pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
+            person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
+    """
+    from clothflow.data.formats.label_maps import read_mask
+
+    image = read_image(person)
+    labels_map = None if parse is None else read_label_map(parse)
+    if labels_map is not None and labels_map.shape != image.shape[:2]:
+        raise ClothflowError(
+            f"parsing map is {labels_map.shape[0]}x{labels_map.shape[1]} but the person image is "
+            f"{image.shape[0]}x{image.shape[1]}",
+            parse,
+        )
+    person_kps = None if pose_file is None else read_keypoints(pose_file)
+    if labels_map is None or person_kps is None:  # estimate what is missing from the photo
+        from clothflow.apps.prepare import prepare_image
+
+        prepared = prepare_image(image, labels_map, path=person)
+        labels_map = prepared.parse
+        person_kps = prepared.keypoints if person_kps is None else person_kps
+    garment = read_image(cloth)
+    if cloth_mask is None:
+        mask = mask_from_white(garment)
+    else:
+        mask = (read_mask(cloth_mask) > 0).astype(np.float32)
+        if mask.shape != garment.shape[:2]:
+            raise ClothflowError(
+                f"cloth mask is {mask.shape[0]}x{mask.shape[1]} but the cloth is {garment.shape[0]}x{garment.shape[1]}",
+                cloth_mask,
+            )
+    if mask.sum() == 0:
+        raise ClothflowError("the garment mask is empty (no garment found)", cloth_mask or cloth)
+    size = pipe.config.size
+    kps = pose.scale_keypoints(person_kps, image.shape[:2], size)
+    with torch.inference_mode():
+        return pipe.tryon(
+            image_tensor(image, size),
+            label_tensor(labels_map, size),
+            torch.from_numpy(kps).unsqueeze(0),
+            image_tensor(garment, size),
+            mask_tensor(mask, size),
+        )

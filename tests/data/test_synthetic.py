@@ -31,7 +31,7 @@ EXPECTED_IDS = {0, 2, 5, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19}
 
 def _shared_data() -> Path:
     env = os.environ.get("CLOTHFLOW_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def _warp_np(image: np.ndarray, flow: np.ndarray) -> np.ndarray:

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from clothflow.models.variants import VARIANTS, apply_variant
-from clothflow.models.config import apply_overrides, preset, preset_training
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset, preset_training
 from clothflow.data.datasets.synthetic import SyntheticPairs
 from clothflow.evaluation.evaluate import evaluate
-from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.training.loop import TrainConfig, train
 
 # (column title, metrics key path, higher is better)

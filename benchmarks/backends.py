@@ -87,7 +87,8 @@ def best_ms(fn, repeats: int, warmup: bool = True) -> float:
 
 def run_worker(spec: Spec) -> dict:
     """Time one configuration in this process; returns ms/image and the peak RSS delta."""
-    from clothflow.models.config import apply_overrides, preset
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import preset
     from clothflow.deploy.onnx_export import OnnxPipeline, example_inputs
     from clothflow.deploy.torch_compile import compile_pipeline
     from clothflow.models.pipeline import ClothFlowPipeline
@@ -145,7 +146,8 @@ def count_flops(fn) -> int:
 
 def flops_per_image(preset_name: str, sets: list[str]) -> float:
     """FLOPs of one image through the eager pipeline (``torch.utils.flop_counter``)."""
-    from clothflow.models.config import apply_overrides, preset
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import preset
     from clothflow.deploy.onnx_export import example_inputs
     from clothflow.models.pipeline import ClothFlowPipeline
 
@@ -165,7 +167,8 @@ def _subprocess(payload: dict) -> dict:
 
 
 def _export(preset_name: str, sets: list[str], folder: Path) -> str:
-    from clothflow.models.config import apply_overrides, preset
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import preset
     from clothflow.deploy.onnx_export import export_onnx
     from clothflow.models.pipeline import ClothFlowPipeline
 

@@ -30,7 +30,8 @@ import torch
 
 from ablation import held_out_sets, run_one  # benchmarks/ablation.py, beside this script
 from backends import flops_per_image  # benchmarks/backends.py, beside this script
-from clothflow.models.config import apply_overrides, parse_size, preset, preset_training
+from clothflow.core.config import apply_overrides, parse_size
+from clothflow.models.config import preset, preset_training
 
 MAX_SSIM_LOSS = 0.01
 MAX_EPE_LOSS = 0.10

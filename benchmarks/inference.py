@@ -18,11 +18,11 @@ see ``benchmarks/backends.py``.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.core.ops import labels
 from clothflow.models.pipeline import ClothFlowPipeline
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.data.datasets.synthetic import SyntheticPairs
 from clothflow.training.loop import StepBatchSampler, TrainConfig, train
 

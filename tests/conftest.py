@@ -23,7 +23,8 @@ def shared_data() -> Path:
 @pytest.fixture
 def tiny_cfg():
     """The tiny preset with narrower widths still, so training tests take seconds."""
-    from clothflow.models.config import apply_overrides, preset
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import preset
 
     return apply_overrides(
         preset("tiny"), ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]

@@ -4,7 +4,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 from clothflow.apps.cli import main
 from clothflow.data.formats.keypoints import read_annotation_csv

@@ -1,6 +1,5 @@
 """Virtual try-on: the agnostic person, the torso baseline, the pipeline, training and the CLI."""
 
-from dataclasses import replace
 
 import cv2
 import pytest
@@ -8,7 +7,8 @@ import torch
 
 from clothflow.evaluation.baselines import torso_affine_flow
 from clothflow.apps.cli import main
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.core.ops import labels
 from clothflow.core.ops.agnostic import agnostic
 from clothflow.data.datasets.synthetic import SyntheticPairs

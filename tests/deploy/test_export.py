@@ -6,7 +6,8 @@ import torch
 pytest.importorskip("onnxscript", reason="onnxscript not installed (pip install 'clothflow[onnx]')")
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'clothflow[onnx]')")
 
-from clothflow.models.config import apply_overrides, preset  # noqa: E402
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset  # noqa: E402
 from clothflow.core.errors import ClothflowError  # noqa: E402
 from clothflow.deploy.onnx_export import OnnxPipeline, example_inputs, export_onnx, load_inference_pipeline  # noqa: E402
 from clothflow.models.pipeline import ClothFlowPipeline  # noqa: E402

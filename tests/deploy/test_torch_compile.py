@@ -10,7 +10,8 @@ import os
 import pytest
 import torch
 
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.deploy.onnx_export import example_inputs, load_inference_pipeline
 from clothflow.deploy.torch_compile import compile_pipeline, is_compiled
 from clothflow.models.pipeline import ClothFlowPipeline

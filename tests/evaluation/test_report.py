@@ -6,7 +6,8 @@ import json
 import cv2
 
 from clothflow.apps.cli import main
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.models.pipeline import ClothFlowPipeline
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from clothflow.models.variants import VARIANTS, apply_variant
-from clothflow.models.config import apply_overrides, preset
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
 from clothflow.data.datasets.synthetic import SyntheticPairs
 from clothflow.core.errors import ClothflowError
 from clothflow.evaluation.evaluate import evaluate

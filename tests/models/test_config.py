@@ -1,6 +1,7 @@
 import pytest
 
-from clothflow.models.config import PipelineConfig, apply_overrides, parse_size, preset
+from clothflow.models.config import PipelineConfig, preset
+from clothflow.core.config import apply_overrides, parse_size
 from clothflow.core.errors import ClothflowError
 
 

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from clothflow.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
-from clothflow.models.config import apply_overrides
+from clothflow.core.config import apply_overrides
 from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.training.loop import TrainConfig, train

@@ -34,7 +34,7 @@ def _positive_int(text: str) -> int:
 
 
 def _size(text: str) -> tuple[int, int]:
-    from clothflow.models.config import parse_size
+    from clothflow.core.config import parse_size
 
     try:
         return parse_size(text)
@@ -116,7 +116,8 @@ def _run_train(args) -> None:
         return run_train_inpaint(args)
     import json
 
-    from clothflow.models.config import _from_dict, apply_overrides, preset, preset_training
+    from clothflow.core.config import from_dict, apply_overrides
+    from clothflow.models.config import preset, preset_training
     from clothflow.training.loop import TrainConfig
 
     if (args.out is None) == (args.resume is None):
@@ -132,7 +133,7 @@ def _run_train(args) -> None:
         stored = args.resume / "train.json"
         if not stored.is_file():
             raise ClothflowError("not a training run (no train.json)", args.resume)
-        train_cfg = _from_dict(TrainConfig, json.loads(stored.read_text()))
+        train_cfg = from_dict(TrainConfig, json.loads(stored.read_text()))
         train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
         if _train_processes(args.nproc, args.resume, train_cfg=train_cfg, resume=True):
             print(f"run resumed and finished: {args.resume}")

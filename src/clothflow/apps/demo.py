@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from clothflow.models.config import apply_overrides, preset, preset_training
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset, preset_training
 from clothflow.core.errors import ClothflowError
 from clothflow.evaluation.evaluate import evaluate
 from clothflow.core.files import atomic_write_text

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import torch
 
 from clothflow.models.pipeline import ClothFlowPipeline
 

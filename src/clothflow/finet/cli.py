@@ -95,7 +95,7 @@ def run_inpaint(args) -> None:
 
 def run_train_inpaint(args) -> None:
     """``clothflow train --task inpaint``: --variant, --steps, --batch-size, --minutes, --seed, --out / --resume."""
-    from clothflow.models.config import apply_overrides
+    from clothflow.core.config import apply_overrides
     from clothflow.finet.config import FinetConfig, FinetTrainConfig
     from clothflow.core.files import writable_dir
     from clothflow.finet.train import _read_run, train_inpaint

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from clothflow.models.config import _from_dict
+from clothflow.core.config import from_dict
 from clothflow.core.errors import ClothflowError
 from clothflow.finet.names import VARIANTS
 
@@ -73,7 +73,7 @@ class FinetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FinetConfig":
-        return _from_dict(cls, {k: v for k, v in data.items() if k != "kind"})
+        return from_dict(cls, {k: v for k, v in data.items() if k != "kind"})
 
 
 @dataclass(frozen=True)
@@ -108,4 +108,4 @@ class FinetTrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FinetTrainConfig":
-        return _from_dict(cls, data)
+        return from_dict(cls, data)

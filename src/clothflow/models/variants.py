@@ -26,7 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from clothflow.models.config import PipelineConfig, apply_overrides
+from clothflow.models.config import PipelineConfig
+from clothflow.core.config import apply_overrides
 from clothflow.core.errors import ClothflowError
 
 VARIANTS: dict[str, list[str]] = {

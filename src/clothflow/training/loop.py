@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from clothflow.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from clothflow.training import distributed
-from clothflow.models.config import PipelineConfig, _from_dict
+from clothflow.models.config import PipelineConfig
+from clothflow.core.config import from_dict
 from clothflow.training.distributed import DistContext
 from clothflow.core.errors import ClothflowError
 from clothflow.core.files import atomic_write_text
@@ -186,7 +187,7 @@ def train(
             raise ClothflowError("not a training run (no train.json); start one with `clothflow train --out`", run)
         pipeline_cfg = PipelineConfig.from_dict(json.loads((run / "config.json").read_text()))
         if train_cfg is None:
-            train_cfg = _from_dict(TrainConfig, json.loads((run / "train.json").read_text()))
+            train_cfg = from_dict(TrainConfig, json.loads((run / "train.json").read_text()))
     else:
         if (run / "checkpoint.safetensors").exists():
             raise ClothflowError("already holds a training run; use --resume to continue it or choose a new --out", run)

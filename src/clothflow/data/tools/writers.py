@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from clothflow.core.ops.pose import NUM_KEYPOINTS
 from clothflow.data.synth.renderer import make_transfer_pair, make_tryon_pair
 from clothflow.data.datasets.deepfashion import real_pose_sampler
 from clothflow.data.formats.keypoints import annotation_row, openpose_dict

@@ -22,12 +22,13 @@ import cv2
 import numpy as np
 import torch
 
-from clothflow.models.variants import VARIANTS, apply_variant
+from clothflow.models.variants import ABLATIONS, apply_variant
 from clothflow.core.config import apply_overrides
-from clothflow.models.config import preset, preset_training
+from clothflow.models.config import preset
 from clothflow.data.datasets.synthetic import SyntheticPairs
 from clothflow.evaluation.evaluate import evaluate
-from clothflow.training.loop import TrainConfig, train
+from clothflow.training.settings import TrainConfig, preset_training, variant_training
+from clothflow.training.stages import train
 
 # (column title, metrics key path, higher is better)
 COLUMNS = [
@@ -71,12 +72,10 @@ def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None
     if result_file.is_file():
         return json.loads(result_file.read_text())
     run = out / "runs" / f"{name}-seed{seed}"
-    pipe_cfg, train_cfg = apply_variant(
-        variant,
-        base if base is not None else preset(args.preset),
-        apply_overrides(TrainConfig(steps=args.steps, batch_size=args.batch_size, num_pairs=args.train_pairs,
-                                    seed=seed, checkpoint_every=args.steps), list(train_sets)),
-    )
+    pipe_cfg = apply_variant(variant, base if base is not None else preset(args.preset))
+    train_cfg = apply_overrides(TrainConfig(steps=args.steps, batch_size=args.batch_size, num_pairs=args.train_pairs,
+                                            seed=seed, checkpoint_every=args.steps),
+                                variant_training(variant) + list(train_sets))
     started = time.monotonic()
     if (run / "checkpoint.safetensors").exists():
         pipe = train(run, train_cfg=train_cfg, resume=True, progress=False)
@@ -94,7 +93,7 @@ def run_one(out: Path, variant: str, seed: int, args, eval_sets: dict, base=None
 
 def summarise(records: list[dict], set_name: str) -> list[list[str]]:
     rows = []
-    for variant in [v for v in VARIANTS if any(r["variant"] == v for r in records)]:
+    for variant in [v for v in ABLATIONS if any(r["variant"] == v for r in records)]:
         mine = [r[set_name] for r in records if r["variant"] == variant and set_name in r]
         row = [variant]
         for _, path, _ in COLUMNS:
@@ -128,7 +127,7 @@ def bar_chart(records: list[dict], set_name: str, path: Path) -> None:
     panels = [(t, p, up) for t, p, up in COLUMNS if any(_get(r[set_name], p) is not None for r in records)]
     pw, ph, margin = 300, 250, 32
     canvas = np.full((ph, pw * len(panels), 3), 255, np.uint8)
-    names = [v for v in VARIANTS if any(r["variant"] == v for r in records)]
+    names = [v for v in ABLATIONS if any(r["variant"] == v for r in records)]
     colours = [tuple(int(c) for c in cv2.cvtColor(np.uint8([[[int(180 * i / len(names)), 200, 220]]]),
                                                     cv2.COLOR_HSV2BGR)[0, 0]) for i in range(len(names))]
     for k, (title, p, up) in enumerate(panels):
@@ -171,7 +170,7 @@ def main() -> None:
     parser.add_argument("--train-pairs", type=int, default=2000)
     parser.add_argument("--eval-pairs", type=int, default=64)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(ABLATIONS))
     parser.add_argument("--real-poses", type=Path,
                         default=Path(os.environ.get("CLOTHFLOW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
                         / "deepfashion_test_poses" / "fasion-annotation-test.csv")

@@ -47,7 +47,8 @@ from clothflow.data.synth.motion import motion_identity, motion_poses, motion_se
 from clothflow.evaluation.metrics import ssim
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.ops.warp import warp
-from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.core.images import save_png, to_uint8
+from clothflow.evaluation.visualize import grid
 
 DRIVER_FRAME = (256, 176)
 

@@ -4,7 +4,7 @@
         [--batch-size 8] [--seeds 0 1 2] [--candidate NAME=KEY=VALUE,KEY=VALUE ...]
 
 Trains the ``paper`` and the ``fast`` architectures (their widths, depths and working scales),
-each with its preset's training settings (``clothflow.models.config.preset_training``: ``fast``'s
+each with its preset's training settings (``clothflow.training.settings.preset_training``: ``fast``'s
 learning rates), for the same number of steps per stage, on the same synthetic training set,
 at the same image size (default: the evaluation benchmark's 64 x 44, see
 ``benchmarks/ablation.py``; give ``--size 256x176`` with a GPU for the presets' own size), and
@@ -31,7 +31,8 @@ import torch
 from ablation import held_out_sets, run_one  # benchmarks/ablation.py, beside this script
 from backends import flops_per_image  # benchmarks/backends.py, beside this script
 from clothflow.core.config import apply_overrides, parse_size
-from clothflow.models.config import preset, preset_training
+from clothflow.models.config import preset
+from clothflow.training.settings import preset_training
 
 MAX_SSIM_LOSS = 0.01
 MAX_EPE_LOSS = 0.10

@@ -25,14 +25,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clothflow.finet.config import VARIANTS, FinetConfig, FinetTrainConfig
+from clothflow.finet.config import FINET_VARIANTS, FinetConfig, FinetTrainConfig
 from clothflow.finet.data import HELD_OUT_SEED, InpaintDataset, collate
 from clothflow.finet.evaluate import classifier_accuracy, score_model, train_style_classifier
 from clothflow.finet.infer import sample_grid, tryon
 from clothflow.finet.models import FinetModel
 from clothflow.finet.objective import batch_inputs
 from clothflow.finet.train import train_inpaint
-from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.core.images import save_png, to_uint8
+from clothflow.evaluation.visualize import grid
 
 
 def _figures(models: dict[str, FinetModel], held_out: InpaintDataset, out: Path, rows: int, samples: int) -> None:
@@ -64,7 +65,7 @@ def _figures(models: dict[str, FinetModel], held_out: InpaintDataset, out: Path,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("runs/finet_table"))
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--variants", nargs="+", default=list(FINET_VARIANTS), choices=FINET_VARIANTS)
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--items", type=int, default=2000, help="training outfits")

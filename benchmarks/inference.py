@@ -35,7 +35,7 @@ def stage_calls(pipe: ClothFlowPipeline, n: int):
     image = torch.rand(n, 3, h, w, generator=g) * 2 - 1
     parse = torch.randint(0, 20, (n, h, w), generator=g)
     kps = torch.rand(n, 18, 2, generator=g) * torch.tensor([w - 1, h - 1])
-    x = pipe.encode_transfer(image, parse, kps)
+    x = pipe.encode(image, parse, kps)
     classes = labels.to_groups(parse)
     flow_out = pipe.estimate_flow(x, classes)
     return {

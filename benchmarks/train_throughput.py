@@ -4,7 +4,7 @@
 
 1. Data: a DataLoader over :class:`SyntheticPairs` (batches drawn as training draws them) with
    0, 1 and 2 worker processes; nothing is computed on the batches.
-2. Training: ``clothflow.training.loop.train`` for a few steps of each stage (layout, flow, render)
+2. Training: ``clothflow.training.stages.train`` for a few steps of each stage (layout, flow, render)
    with data in the main process, timed between steps (the first step of each stage, which
    builds the optimizer, is left out).
 
@@ -26,7 +26,9 @@ from torch.utils.data import DataLoader
 from clothflow.core.config import apply_overrides
 from clothflow.models.config import preset
 from clothflow.data.datasets.synthetic import SyntheticPairs
-from clothflow.training.loop import StepBatchSampler, TrainConfig, train
+from clothflow.training.loop import StepBatchSampler
+from clothflow.training.settings import TrainConfig
+from clothflow.training.stages import train
 
 
 def data_rate(size: tuple[int, int], batch: int, batches: int, workers: int) -> float:

@@ -29,3 +29,33 @@ def tiny_cfg():
     return apply_overrides(
         preset("tiny"), ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
     )
+
+
+def _extracted_viton() -> Path | None:
+    """The whole VITON set, extracted once beside the other caches (from shared/data/viton's tar files)."""
+    env = os.environ.get("CLOTHFLOW_VITON")
+    if env:
+        return Path(env) if (Path(env) / "train").is_dir() else None
+    cache = Path.home() / ".cache" / "viton"
+    root = cache / "viton"
+    if (root / "test_pairs.txt").is_file() and (root / "train_pairs.txt").is_file():
+        return root
+    tars = [shared_data_dir() / "viton" / f"viton_{split}.tar.gz" for split in ("train", "test")]
+    if not all(t.is_file() for t in tars):
+        return None
+    import tarfile
+
+    cache.mkdir(parents=True, exist_ok=True)
+    for t in tars:  # a few seconds; the README's extraction, done by the tests when needed
+        with tarfile.open(t) as archive:
+            archive.extractall(cache, filter="data")
+    return root if (root / "test_pairs.txt").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def viton_root() -> Path:
+    """The extracted VITON folder (train/, test/ and the pair lists); skips when the data is absent."""
+    root = _extracted_viton()
+    if root is None:
+        pytest.skip("the VITON dataset is not here (shared/data/viton/*.tar.gz or $CLOTHFLOW_VITON)")
+    return root

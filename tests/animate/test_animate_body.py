@@ -131,7 +131,6 @@ def test_body_motion_follows_a_translation_and_flags_appearing_points():
 
 
 def test_cached_source_pyramid_gives_the_pipelines_flow(tiny_pipe):
-    from clothflow.animate.body import cascade_from_features
     from clothflow.core.ops import labels
 
     seq = motion_sequence("walk", 3, SIZE, seed=2)
@@ -139,7 +138,8 @@ def test_cached_source_pyramid_gives_the_pipelines_flow(tiny_pipe):
     with torch.inference_mode():
         parse = torch.from_numpy(seq.rest.parse.astype(np.int64))[None]
         full = tiny_pipe.transfer(src.image, parse, torch.from_numpy(seq.frames[2].keypoints)[None])
-        cached = cascade_from_features(tiny_pipe.flow, src.features, labels.one_hot(full.layout), SIZE)
+        net = tiny_pipe.flow
+        cached = net.full_flow(net.refine(src.features, net.encode_target(labels.one_hot(full.layout))), SIZE)
     torch.testing.assert_close(cached, full.flow.flow)
     assert float(full.flow.flow.abs().max()) > 0
 

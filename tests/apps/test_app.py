@@ -95,7 +95,7 @@ def test_garment_upload_and_mask(tmp_path, examples):
 
 
 def test_person_upload_without_pose_extra_says_what_to_install(tmp_path, examples, monkeypatch):
-    import clothflow.apps.prepare as prepare
+    import clothflow.estimate.prepare as prepare
 
     def missing(*args, **kwargs):
         raise ClothflowError(f"the pose estimator (mediapipe) is not installed; {prepare.INSTALL_HINT}")

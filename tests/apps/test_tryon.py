@@ -16,7 +16,8 @@ from clothflow.data.datasets.viton import VitonDataset
 from clothflow.data.tools.writers import write_dataset
 from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.training.loop import TrainConfig, train
+from clothflow.training.settings import TrainConfig
+from clothflow.training.stages import train
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
 
@@ -94,7 +95,7 @@ def test_shared_samples_one_forward(shared_data, tryon_cfg, sample, pairs):
 def test_tryon_cli_single_and_batch(tmp_path, capsys, tryon_cfg):
     model = tmp_path / "model"
     ClothFlowPipeline(tryon_cfg).save_pretrained(model)
-    data = write_dataset(tmp_path / "synth", pairs=3, size=(64, 44), seed=2, progress=False)
+    write_dataset(tmp_path / "synth", pairs=3, size=(64, 44), seed=2, progress=False)
     viton = tmp_path / "synth" / "viton"
     out = tmp_path / "batch"
     assert main(["tryon", "--model", str(model), "--data", str(viton), "--out", str(out)]) == 0

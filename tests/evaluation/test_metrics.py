@@ -44,3 +44,25 @@ def test_miou_by_hand():
     assert float(iou[0]) == pytest.approx(1 / 2) and float(iou[1]) == pytest.approx(2 / 3)
     assert math.isnan(float(iou[2]))
     assert metrics.mean_iou(conf) == pytest.approx((1 / 2 + 2 / 3) / 2)
+
+
+def test_ssim_is_the_gaussian_11_sigma_1_5_ssim_of_the_losses():
+    """One differentiable SSIM: scikit-image's Gaussian SSIM inside the border, and the losses' term."""
+    from skimage.metrics import structural_similarity
+
+    from clothflow.core.ops.ssim import ssim_map
+    from clothflow.training.losses import _l1_ssim
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3, 40, 30, generator=g) * 2 - 1
+    y = (x + 0.3 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    got = metrics.ssim_map(x, y)[:, 0].double().numpy()
+    for i in range(2):
+        _, want = structural_similarity(
+            ((x[i] + 1) / 2).permute(1, 2, 0).double().numpy(), ((y[i] + 1) / 2).permute(1, 2, 0).double().numpy(),
+            gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0, channel_axis=-1, full=True)
+        assert abs(got[i, 5:-5, 5:-5] - want.mean(-1)[5:-5, 5:-5]).max() < 1e-4  # same window; borders padded differently
+    a, b = (x + 1) / 2, (y + 1) / 2
+    expected = (a - b).abs().mean() + 1 - ssim_map(a, b).mean()
+    assert float(_l1_ssim(a, b, 1.0)) == pytest.approx(float(expected), abs=1e-6)
+    assert float(metrics.ssim(x, y).mean()) == pytest.approx(float(ssim_map(a, b).mean()), abs=1e-6)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
+from clothflow.core.images import to_uint8
 from clothflow.evaluation import fid, lpips, metrics
 from clothflow.evaluation.deep_metrics import deep_metrics
 from clothflow.core.errors import ClothflowError
@@ -38,11 +39,11 @@ def test_tensor_input_is_quantised_like_a_png_with_rgb_last():
     x = torch.ones(1, 3, 2, 2)
     x[:, 0] = -1.0
     x[:, 1] = 0.0
-    arr = metrics.to_uint8(x)
+    arr = to_uint8(x)
     assert arr.shape == (1, 2, 2, 3) and arr.dtype == np.uint8
     assert arr[0, 0, 0].tolist() == [0, 128, 255]
     t = torch.rand(2, 3, 24, 20) * 2 - 1
-    np.testing.assert_allclose(metrics.paper_ssim(t, t.flip(0)), metrics.paper_ssim(metrics.to_uint8(t), metrics.to_uint8(t.flip(0))))
+    np.testing.assert_allclose(metrics.paper_ssim(t, t.flip(0)), metrics.paper_ssim(to_uint8(t), to_uint8(t.flip(0))))
 
 
 def test_add_bounding_is_patn_40px_white_margins():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from clothflow.core.errors import ClothflowError
-from clothflow.finet.config import VARIANTS, FinetConfig
+from clothflow.finet.config import FINET_VARIANTS, FinetConfig
 from clothflow.finet.data import InpaintDataset, collate
 from clothflow.finet.encoders import Gaussian, kl_divergence
 from clothflow.finet.models import FinetModel
@@ -46,7 +46,7 @@ def test_inputs_hide_everything_inside_the_erased_region(batch):
     assert (x.context_layout * x.mask).sum() == 0
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", FINET_VARIANTS)
 def test_every_variant_generates_and_changes_only_the_erased_region(variant, batch):
     model = _tiny(variant)
     x = batch_inputs(batch)

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from clothflow.apps.cli import main
-from clothflow.finet.config import VARIANTS, FinetConfig, FinetTrainConfig
+from clothflow.finet.config import FINET_VARIANTS, FinetConfig, FinetTrainConfig
 from clothflow.finet.data import HELD_OUT_SEED, InpaintDataset, outfit_item
 from clothflow.finet.models import FinetModel
 from clothflow.finet.objective import batch_inputs
@@ -24,7 +24,7 @@ def dataset():
     return InpaintDataset(4, size=(64, 44), seed=0)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", FINET_VARIANTS)
 def test_one_step_per_variant_saves_and_loads_identically(variant, dataset, tmp_path):
     losses = []
     model = train_inpaint(tmp_path, FinetConfig(variant=variant, **TINY), FinetTrainConfig(steps=2, batch_size=2, num_items=4),
@@ -84,3 +84,66 @@ def test_cli_trains_and_writes_k_samples_and_a_grid(tmp_path, capsys):
     assert err.count("\n") == 0 and "cannot erase 'hat'" in err
     assert main(["inpaint", "--model", str(tmp_path), "--synthetic", "0", "--erase", "upper", "--out", str(out2)]) == 2
     assert "not a saved inpainting model" in capsys.readouterr().err
+
+
+def test_interrupted_run_saves_and_resumes_to_the_same_weights(dataset, tmp_path):
+    cfg, train_cfg = FinetConfig(**TINY), FinetTrainConfig(steps=3, batch_size=2, num_items=4, checkpoint_every=100)
+    straight = train_inpaint(tmp_path / "a", cfg, train_cfg, dataset=dataset)
+
+    def interrupt(step, terms):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C: the checkpoint and the model are saved
+        train_inpaint(tmp_path / "b", cfg, train_cfg, dataset=dataset, on_step=interrupt)
+    assert (tmp_path / "b" / "model.safetensors").is_file()
+    resumed_steps = []
+    resumed = train_inpaint(tmp_path / "b", resume=True, dataset=dataset, on_step=lambda s, t: resumed_steps.append(s))
+    assert resumed_steps == [3]
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+    lines = [json.loads(line) for line in (tmp_path / "a" / "losses.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] == 3 and "seconds" in lines[-1] and "kl_shape" in lines[-1]
+
+
+NEW_RUN = ["train", "--task", "inpaint", "--steps", "1", "--batch-size", "2", "--set", "train.num_items=2",
+           *sum((["--set", s] for s in TINY_SETS), [])]
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--preset", "paper"], "--preset"),
+    (["--stage", "flow"], "--stage"),
+    (["--data", "some/folder"], "--data"),
+    (["--stage", "render", "--preset", "tiny"], "--preset and --stage"),
+])
+def test_clothflow_only_flags_are_refused(flags, named, tmp_path, capsys):
+    assert main([*NEW_RUN, *flags, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{named} only apply to ClothFlow" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_workers_are_used_and_a_run_resumes_without_naming_its_task(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*NEW_RUN, "--workers", "1", "--data", "synthetic", "--out", str(run)]) == 0
+    assert json.loads((run / "train.json").read_text())["workers"] == 1
+    assert main(["train", "--resume", str(run), "--steps", "2", "--workers", "0"]) == 0
+    assert "run resumed and finished" in capsys.readouterr().out
+    stored = json.loads((run / "train.json").read_text())
+    assert (stored["steps"], stored["workers"]) == (2, 0)
+    assert main(["train", "--resume", str(run), "--variant", "no_compat"]) == 2
+    assert "keeps its model config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_processes_train_an_inpainting_run(tmp_path, capsys):
+    run = tmp_path / "ddp"
+    assert main([*NEW_RUN, "--steps", "2", "--nproc", "2", "--out", str(run)]) == 0
+    assert "trained inpainting model saved" in capsys.readouterr().out
+    lines = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2]  # rank 0 alone logs
+    FinetModel.from_pretrained(run)
+    seen = []
+    train_inpaint(run, train_cfg=FinetTrainConfig.from_dict({**json.loads((run / "train.json").read_text()), "steps": 3}),
+                  resume=True, on_step=lambda step, terms: seen.append(step))
+    assert seen == [3]  # the 2-process checkpoint resumes in one process

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from clothflow.models.variants import VARIANTS, apply_variant
+from clothflow.models.variants import ABLATIONS, apply_variant
 from clothflow.core.config import apply_overrides
 from clothflow.models.config import preset
 from clothflow.data.datasets.synthetic import SyntheticPairs
@@ -11,7 +11,8 @@ from clothflow.core.errors import ClothflowError
 from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.models.tps import TPSWarpNet, control_grid, tps_flow
-from clothflow.training.loop import TrainConfig, train
+from clothflow.training.settings import TrainConfig, variant_training
+from clothflow.training.stages import train
 
 NARROW = ["layout.base_channels=8", "flow.base_channels=8", "render.base_channels=8"]
 EXPECTED_STAGES = {
@@ -25,11 +26,10 @@ EXPECTED_STAGES = {
 }
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", list(ABLATIONS))
 def test_variant_trains_and_evaluates(tmp_path, variant):
-    pipe_cfg, train_cfg = apply_variant(
-        variant, apply_overrides(preset("tiny"), NARROW), TrainConfig(steps=1, batch_size=2, num_pairs=4)
-    )
+    pipe_cfg = apply_variant(variant, apply_overrides(preset("tiny"), NARROW))
+    train_cfg = apply_overrides(TrainConfig(steps=1, batch_size=2, num_pairs=4), variant_training(variant))
     seen = []
     pipe = train(tmp_path / variant, pipe_cfg, train_cfg, progress=False, on_step=lambda s, i, l: seen.append((s, l)))
     assert tuple(s for s, _ in seen) == EXPECTED_STAGES[variant]
@@ -46,13 +46,24 @@ def test_variant_trains_and_evaluates(tmp_path, variant):
 
 def test_variant_modules():
     base = apply_overrides(preset("tiny"), NARROW)
-    assert isinstance(ClothFlowPipeline(apply_variant("tps", base, TrainConfig())[0]).flow, TPSWarpNet)
-    assert ClothFlowPipeline(apply_variant("no_cascade", base, TrainConfig())[0]).flow.config.num_levels == 1
-    assert ClothFlowPipeline(apply_variant("no_layout", base, TrainConfig())[0]).layout is None
+    assert isinstance(ClothFlowPipeline(apply_variant("tps", base)).flow, TPSWarpNet)
+    assert ClothFlowPipeline(apply_variant("no_cascade", base)).flow.config.num_levels == 1
+    assert ClothFlowPipeline(apply_variant("no_layout", base)).layout is None
     with pytest.raises(ClothflowError, match="unknown variant"):
-        apply_variant("nope", base, TrainConfig())
-    with pytest.raises(ClothflowError, match="extra input channels"):  # dense without its channels
-        ClothFlowPipeline(apply_overrides(base, ["dense=true"]))
+        apply_variant("nope", base)
+    with pytest.raises(ClothflowError, match="unknown variant"):
+        variant_training("nope")
+    dense = ClothFlowPipeline(apply_overrides(base, ["dense=true"]))  # the IUV channels follow from dense alone
+    assert dense.config.layout.extra_channels == 3
+    assert (dense.config.flow.source_extra_channels, dense.config.flow.target_extra_channels) == (3, 3)
+
+
+def test_variant_training_settings_come_from_settings():
+    """Training-side values of the ablations live in training.settings; each names an ablation."""
+    assert apply_variant("no_style", preset("tiny")) == preset("tiny")  # the same model ...
+    cfg = apply_overrides(TrainConfig(), variant_training("no_style"))
+    assert cfg.loss.render.style == 0 and TrainConfig().loss.render.style > 0  # ... trained without style
+    assert all(variant_training(v) == [] for v in ABLATIONS if v != "no_style")
 
 
 def test_tps_flow_interpolates_control_points():

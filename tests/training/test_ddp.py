@@ -15,7 +15,9 @@ from clothflow.training import distributed
 from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.training.objectives import OBJECTIVES
-from clothflow.training.loop import StepBatchSampler, TrainConfig, train
+from clothflow.training.loop import StepBatchSampler
+from clothflow.training.settings import TrainConfig
+from clothflow.training.stages import train
 
 CFG = TrainConfig(stage="flow", steps=3, batch_size=4, num_pairs=8, checkpoint_every=2, log_every=1, device="cpu")
 
@@ -35,7 +37,7 @@ def _train_recording(record: Path, *args, **kwargs) -> None:
 
     Module-level so that :func:`distributed.spawn` can start it in each rank.
     """
-    flow_objective = OBJECTIVES["transfer"]["flow"]
+    flow_objective = OBJECTIVES["flow"]
     seen: list[dict] = []
 
     def spy(pipe, batch, features, cfg):
@@ -43,11 +45,11 @@ def _train_recording(record: Path, *args, **kwargs) -> None:
         seen.append({"flow": type(pipe.flow).__name__, "wrapped_keys": sum(".module." in k for k in keys)})
         return flow_objective(pipe, batch, features, cfg)
 
-    OBJECTIVES["transfer"]["flow"] = spy
+    OBJECTIVES["flow"] = spy
     try:
         train(*args, **kwargs)
     finally:
-        OBJECTIVES["transfer"]["flow"] = flow_objective
+        OBJECTIVES["flow"] = flow_objective
     record.mkdir(parents=True, exist_ok=True)
     (record / f"rank{os.environ.get('RANK', '0')}.json").write_text(json.dumps(seen))
 

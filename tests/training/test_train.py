@@ -10,7 +10,8 @@ from clothflow.training.checkpoint import TrainState, load_checkpoint, save_chec
 from clothflow.core.config import apply_overrides
 from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.training.loop import TrainConfig, train
+from clothflow.training.settings import TrainConfig
+from clothflow.training.stages import train
 
 BASE = TrainConfig(stage="flow", steps=6, batch_size=2, num_pairs=8, checkpoint_every=2, log_every=1)
 

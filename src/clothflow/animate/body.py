@@ -47,11 +47,10 @@ from clothflow.animate.retarget import OneEuroConfig, OneEuroFilter, RetargetCon
 from clothflow.core.ops import labels
 from clothflow.core.ops.pose import LIMBS, NUM_KEYPOINTS, visible
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import image_tensor, label_tensor
-from clothflow.models.blocks import pad_to_multiple
+from clothflow.core.images import label_tensor, resized_image_tensor
 from clothflow.models.flow import FlowNet, FlowOutput
-from clothflow.models.pipeline import ClothFlowPipeline, PoseInputs
-from clothflow.core.ops.warp import upflow, warp
+from clothflow.models.pipeline import ClothFlowPipeline
+from clothflow.core.ops.warp import warp
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,7 @@ class SourceEncoding:
 
     Attributes:
         image: 1 x 3 x H x W in [-1, 1] at the model size.
+        parse: 1 x H x W LIP ids at the model size.
         classes: 1 x H x W model classes.
         keypoints: 18 x 2 float32 source keypoints in model pixels (-1 missing).
         cloth, mask: 1 x 3 x H x W source cloth and 1 x 1 x H x W its mask.
@@ -99,6 +99,7 @@ class SourceEncoding:
     """
 
     image: torch.Tensor
+    parse: torch.Tensor
     classes: torch.Tensor
     keypoints: np.ndarray
     cloth: torch.Tensor
@@ -142,42 +143,16 @@ def encode_source(pipe: ClothFlowPipeline, image: np.ndarray, parse: np.ndarray,
     if cfg.dense:
         raise ClothflowError("the dense variant needs DensePose maps of every target frame; animate with another model")
     size = cfg.size
-    img = image_tensor(np.asarray(image, np.uint8), size)
-    classes = labels.to_groups(label_tensor(np.asarray(parse), size))
+    img = resized_image_tensor(np.asarray(image, np.uint8), size)
+    parse_t = label_tensor(np.asarray(parse), size)
     kps = np.asarray(keypoints, np.float32)
     present = visible(kps)
     scaled = np.where(present[:, None], kps * [size[1] / image.shape[1], size[0] / image.shape[0]], -1.0).astype(np.float32)
-    cloth, mask = pipe.source_cloth(img, classes)
+    x = pipe.encode(img, parse_t, torch.from_numpy(scaled)[None])
     feats = None
     if isinstance(pipe.flow, FlowNet):
-        source = pad_to_multiple(torch.cat([cloth, mask, labels.one_hot(classes)], 1), pipe.flow.size_multiple)
-        feats = pipe.flow.source_encoder(source)
-    return SourceEncoding(img, classes, scaled, cloth, mask, feats)
-
-
-def cascade_from_features(net: FlowNet, src_feats: list[torch.Tensor], target: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """The full-size flow of :meth:`FlowNet.forward`, with the source pyramid given (computed once).
-
-    The same coarse-to-fine loop as :meth:`FlowNet.cascade`, minus the source encoder.
-
-    Args:
-        net: the flow network.
-        src_feats: its source pyramid of the padded source, fine -> coarse.
-        target: 1 x (C + E_t) x H x W target-side input (unpadded).
-        size: (H, W) of the unpadded images.
-
-    Returns:
-        1 x 2 x H x W flow in pixels, target -> source.
-    """
-    tgt_feats = net.target_encoder(pad_to_multiple(target, net.size_multiple))
-    flow = None
-    for s, t, estimate in zip(reversed(src_feats), reversed(tgt_feats), reversed(net.estimators)):
-        if flow is None:
-            flow = estimate(torch.cat([s, t], dim=1))
-        else:
-            up = upflow(flow)
-            flow = up + estimate(torch.cat([warp(s, up), t], dim=1))
-    return upflow(flow, net.finest_factor)[..., : size[0], : size[1]]
+        feats = pipe.flow.encode_source(x.cloth, x.cloth_mask, labels.one_hot(x.cloth_classes), x.src_extra)
+    return SourceEncoding(img, parse_t, x.classes, scaled, x.cloth, x.cloth_mask, feats)
 
 
 def body_motion(prev: np.ndarray, cur: np.ndarray, size: tuple[int, int], sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,7 +260,7 @@ class BodyAnimator:
         def carried(name: str) -> torch.Tensor:  # the previous frame's tensor, moved to this frame
             return warp(self.prev[name], motion, padding_mode="border")
 
-        x = PoseInputs(src.image, src.classes, pipe.pose_maps(torch.from_numpy(kps)[None], self.size))
+        x = pipe.encode(src.image, src.parse, torch.from_numpy(kps)[None])
         classes, probs = None, None
         if pipe.layout is not None:
             probs = torch.softmax(pipe.predict_layout(x), 1)
@@ -294,9 +269,8 @@ class BodyAnimator:
             classes = probs.argmax(1)
         if src.features is not None:
             tgt = labels.one_hot(classes) if classes is not None else torch.zeros_like(self.src_onehot)
-            if not pipe.config.use_layout:
-                tgt = torch.cat([tgt, x.tgt_maps], 1)
-            flow = cascade_from_features(pipe.flow, src.features, tgt, self.size)
+            net = pipe.flow
+            flow = net.full_flow(net.refine(src.features, net.encode_target(tgt, x.tgt_extra)), self.size)
         else:
             flow = pipe.estimate_flow(x, classes).flow
         if reuse:
@@ -314,4 +288,4 @@ class BodyAnimator:
             yield self.step(driving)
 
 
-__all__ = ["AnimateConfig", "AnimatedFrame", "BodyAnimator", "SourceEncoding", "cascade_from_features", "body_motion", "encode_source"]
+__all__ = ["AnimateConfig", "AnimatedFrame", "BodyAnimator", "SourceEncoding", "body_motion", "encode_source"]

@@ -151,7 +151,7 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
                              f"{image.shape[0]}x{image.shape[1]}", parse_path)
     kps = None if pose_path is None else read_keypoints(pose_path)
     if parse is None or kps is None:
-        from clothflow.apps.prepare import prepare_image
+        from clothflow.estimate.prepare import prepare_image
 
         prepared = prepare_image(image, parse, path=photo)
         parse, kps = prepared.parse, prepared.keypoints if kps is None else kps
@@ -166,7 +166,7 @@ def _run_body(args) -> None:
     from clothflow.animate.driving import camera_driving, open_driving
     from clothflow.models.pipeline import ClothFlowPipeline
     from clothflow.data.formats.video import write_video
-    from clothflow.evaluation.visualize import to_uint8
+    from clothflow.core.images import to_uint8
 
     if args.model is None:
         raise ClothflowError("animate: a body needs --model RUN (a pose-transfer model, e.g. clothflow-demo/model); "

@@ -140,7 +140,7 @@ def video_driving(path: str | Path, max_frames: int | None = None) -> Driving:
         ClothflowError: not a decodable video, no frames, no person in any frame, or the
             estimator not installed.
     """
-    from clothflow.apps.prepare import PoseEstimator
+    from clothflow.estimate.prepare import PoseEstimator
     from clothflow.data.formats.video import iter_video, video_fps
 
     path = Path(path)
@@ -168,7 +168,7 @@ def camera_driving(index: int, max_frames: int | None = None, fps: float = DEFAU
     """
     import cv2
 
-    from clothflow.apps.prepare import PoseEstimator
+    from clothflow.estimate.prepare import PoseEstimator
     from clothflow.data.formats.video import camera_frames, open_camera
 
     cap = open_camera(index)  # fails here, before anything else is loaded, when there is none

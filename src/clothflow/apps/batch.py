@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.evaluation.visualize import result_grid, save_png, to_uint8
+from clothflow.core.images import save_png, to_uint8
+from clothflow.evaluation.visualize import result_grid
 
 
 def tryon_folder(

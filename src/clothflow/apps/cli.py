@@ -72,15 +72,18 @@ def _run_synth(args) -> None:
 
 # ---- train -------------------------------------------------------------------------------
 def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="train the stages of ClothFlow")
-    p.add_argument("--stage", choices=["layout", "flow", "render", "all"], default="all")
-    p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a dataset folder")
-    p.add_argument("--task", choices=["transfer", "tryon", "inpaint"], default="transfer",
-                   help="pose transfer, try-on, or inpaint (FiNet fashion inpainting)")
-    p.add_argument("--preset", default="tiny", help="model preset: tiny (64x44), paper (256x176) or fast (256x176, "
+    p = sub.add_parser("train", help="train the stages of ClothFlow, or FiNet (--task inpaint)")
+    p.add_argument("--stage", choices=["layout", "flow", "render", "all"], help="the stage to train (default all)")
+    p.add_argument("--data", help="'synthetic' (default) or a dataset folder: DeepFashion "
+                   "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder")
+    p.add_argument("--task", choices=["transfer", "tryon", "inpaint"],
+                   help="pose transfer (default), try-on, or inpaint (FiNet fashion inpainting); "
+                   "a resumed run keeps its own")
+    p.add_argument("--preset", help="model preset: tiny (64x44, the default), paper (256x176) or fast (256x176, "
                    "for CPU inference); it brings its own training settings, e.g. fast's learning rates")
-    p.add_argument("--variant", default="full", help="the paper's ablations: full, no_layout, no_flow, tps, "
-                   "no_cascade, no_style, dense")
+    p.add_argument("--variant", help="the paper's ablations: full (default), no_layout, no_flow, tps, "
+                   "no_cascade, no_style, dense; with --task inpaint: finet (default), no_two_stage, no_compat, "
+                   "pix2pix_noise")
     p.add_argument("--steps", type=_positive_int, help="steps per stage")
     p.add_argument("--batch-size", type=_positive_int)
     p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
@@ -97,56 +100,47 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_run_train)
 
 
-def _train_processes(nproc: int, *args, **kwargs) -> bool:
-    """Run ``train`` in ``nproc`` processes (or in this one, also under torchrun); True on rank 0."""
-    from clothflow.training import distributed
-    from clothflow.training.loop import train
-
-    if nproc > 1 and distributed.env_world_size() == 1:
-        distributed.spawn(train, nproc, *args, **kwargs)
-        return True
-    train(*args, **kwargs)
-    return distributed.is_main_process()
-
-
 def _run_train(args) -> None:
-    if args.task == "inpaint":
-        from clothflow.finet.cli import run_train_inpaint
-
-        return run_train_inpaint(args)
-    import json
-
-    from clothflow.core.config import from_dict, apply_overrides
-    from clothflow.models.config import preset, preset_training
-    from clothflow.training.loop import TrainConfig
+    from clothflow.core.pretrained import stored_kind
 
     if (args.out is None) == (args.resume is None):
         raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
+    if args.task == "inpaint" or (args.task is None and args.resume is not None and stored_kind(args.resume) == "finet"):
+        from clothflow.finet.cli import run_train_inpaint
+
+        return run_train_inpaint(args)
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import PipelineConfig, preset
+    from clothflow.models.variants import apply_variant
+    from clothflow.training.distributed import launch
+    from clothflow.training.loop import RunFolder
+    from clothflow.training.settings import TrainConfig, preset_training, variant_training
+    from clothflow.training.stages import train
+
     pipe_sets = [s for s in args.set if not s.startswith("train.")]
     train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
     flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes,
-             "workers": args.workers, "seed": args.seed}
+             "workers": args.workers, "seed": args.seed, "stage": args.stage, "data": args.data}
     flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
     if args.resume is not None:
-        if pipe_sets:
-            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
-        stored = args.resume / "train.json"
-        if not stored.is_file():
-            raise ClothflowError("not a training run (no train.json)", args.resume)
-        train_cfg = from_dict(TrainConfig, json.loads(stored.read_text()))
+        if pipe_sets or args.preset is not None or args.variant is not None:
+            raise ClothflowError("train: a resumed run keeps its model config (--preset, --variant and --set "
+                                 "without train.); only training options can change")
+        pipeline_cfg, train_cfg = RunFolder(args.resume, "clothflow").configs(True, PipelineConfig, TrainConfig)
+        if args.task is not None and args.task != pipeline_cfg.task:
+            raise ClothflowError(f"this run trains the {pipeline_cfg.task} task; a resumed run keeps its task",
+                                 args.resume)
         train_cfg = apply_overrides(train_cfg, flag_sets + train_sets)
-        if _train_processes(args.nproc, args.resume, train_cfg=train_cfg, resume=True):
+        if launch(train, args.nproc, args.resume, train_cfg=train_cfg, resume=True):
             print(f"run resumed and finished: {args.resume}")
         return
-    from clothflow.models.variants import apply_variant
-
-    pipeline_cfg, train_cfg = apply_variant(
-        args.variant, preset(args.preset, task=args.task), TrainConfig(stage=args.stage, data=args.data)
-    )
+    preset_name, variant = args.preset or "tiny", args.variant or "full"
+    pipeline_cfg = apply_variant(variant, preset(preset_name, task=args.task or "transfer"))
     pipeline_cfg = apply_overrides(pipeline_cfg, pipe_sets)
-    train_cfg = apply_overrides(train_cfg, preset_training(args.preset) + flag_sets + train_sets)
+    train_sets = variant_training(variant) + preset_training(preset_name) + flag_sets + train_sets
+    train_cfg = apply_overrides(TrainConfig(), train_sets)
     writable_dir(args.out)
-    if _train_processes(args.nproc, args.out, pipeline_cfg, train_cfg):
+    if launch(train, args.nproc, args.out, pipeline_cfg, train_cfg):
         print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
 
 
@@ -169,7 +163,7 @@ def _add_transfer(sub) -> None:
 def _run_transfer(args) -> None:
     from clothflow.deploy.onnx_export import load_inference_pipeline
     from clothflow.apps.infer import transfer_files
-    from clothflow.evaluation.visualize import save_png, to_uint8
+    from clothflow.core.images import save_png, to_uint8
 
     pipe = load_inference_pipeline(args.model, args.backend)
     result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
@@ -206,7 +200,7 @@ def _run_tryon(args) -> None:
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
     if single:
         from clothflow.apps.infer import tryon_files
-        from clothflow.evaluation.visualize import save_png, to_uint8
+        from clothflow.core.images import save_png, to_uint8
 
         if args.person is None or args.cloth is None:
             raise ClothflowError("tryon: a single pair needs both --person and --cloth")
@@ -233,7 +227,7 @@ def _add_prepare(sub) -> None:
 
 
 def _run_prepare(args) -> None:
-    from clothflow.apps.prepare import prepare_files, summary
+    from clothflow.estimate.prepare import prepare_files, summary
 
     print(summary(prepare_files(args.image, args.out, args.parse)))
 
@@ -279,7 +273,8 @@ def _run_export(args) -> None:
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model as the papers do and write a report folder")
     p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
-    p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder: DeepFashion "
+                   "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder (all its pairs)")
     p.add_argument("--pairs", type=_positive_int, default=256, help="synthetic pairs to evaluate")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the synthetic pairs (not a training seed)")
     p.add_argument("--bounding", action="store_true", help="pad to 256 wide with white first, as PATN's script")
@@ -293,7 +288,7 @@ def _run_evaluate(args) -> None:
 
     from clothflow.models.pipeline import ClothFlowPipeline
     from clothflow.evaluation.report import write_report
-    from clothflow.training.loop import make_dataset
+    from clothflow.data.datasets import make_dataset
 
     if args.data_range == "generated":
         data_range = "generated"
@@ -303,7 +298,7 @@ def _run_evaluate(args) -> None:
         except ValueError:
             raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
     pipe = ClothFlowPipeline.from_pretrained(args.model)
-    dataset = make_dataset(args.data, pipe.config.size, args.pairs, args.seed, pipe.config.task)
+    dataset = make_dataset(args.data, pipe.config.size, args.pairs, args.seed, pipe.config.task, dense=pipe.config.dense)
     summary = write_report(pipe, dataset, args.out, bounding=args.bounding, data_range=data_range)
     print(json.dumps({"pairs": summary["pairs"], **summary["paper"]}, indent=1))
     for note in summary["deep"].get("notes", []):

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clothflow.core.config import apply_overrides
-from clothflow.models.config import preset, preset_training
+from clothflow.models.config import preset
 from clothflow.core.errors import ClothflowError
 from clothflow.evaluation.evaluate import evaluate
 from clothflow.core.files import atomic_write_text
-from clothflow.training.loop import TrainConfig, train
-from clothflow.evaluation.visualize import save_png, result_grid
+from clothflow.training.settings import TrainConfig, preset_training
+from clothflow.training.stages import train
+from clothflow.core.images import save_png
+from clothflow.evaluation.visualize import result_grid
 
 log = logging.getLogger("clothflow")
 

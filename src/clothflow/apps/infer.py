@@ -8,30 +8,13 @@ import cv2
 import numpy as np
 import torch
 
+from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
 from clothflow.core.ops import pose
 from clothflow.data.formats.images import read_rgb as read_image
 from clothflow.data.formats.keypoints import read_keypoints
 from clothflow.data.formats.label_maps import read_label_map
 from clothflow.core.errors import ClothflowError
-from clothflow.models.pipeline import ClothFlowPipeline, TransferResult
-
-
-def image_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """H x W x 3 uint8 -> 1 x 3 x h x w in [-1, 1], resized (area) to ``size``."""
-    resized = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(resized).permute(2, 0, 1).float().div(127.5).sub(1).unsqueeze(0)
-
-
-def label_tensor(labels_map: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """H x W label ids -> 1 x h x w int64, resized (nearest) to ``size``."""
-    small = cv2.resize(labels_map, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    return torch.from_numpy(small.astype(np.int64)).unsqueeze(0)
-
-
-def mask_tensor(mask: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """H x W mask -> 1 x 1 x h x w float32, resized (nearest) to ``size``."""
-    small = cv2.resize(mask.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    return torch.from_numpy(small)[None, None]
+from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
 
 
 def transfer_files(
@@ -40,19 +23,19 @@ def transfer_files(
     source_parse: str | Path | None,
     target_pose: str | Path,
     pose_frame: tuple[int, int] | None = None,
-) -> TransferResult:
+) -> PipelineOutput:
     """Run pose transfer on files.
 
     Args:
         source: the person image (any size; resized to the model's).
         source_parse: its LIP parsing map, same size as ``source``; None: estimated on the way
-            by :func:`clothflow.apps.prepare.prepare_image` (needs the ``[pose]`` extra).
+            by :func:`clothflow.estimate.prepare.prepare_image` (needs the ``[pose]`` extra).
         target_pose: keypoint file (see :func:`read_keypoints`).
         pose_frame: (H, W) of the frame the target keypoints are in; default the source's.
     """
     image = read_image(source)
     if source_parse is None:
-        from clothflow.apps.prepare import prepare_image
+        from clothflow.estimate.prepare import prepare_image
 
         parse = prepare_image(image, path=source).parse
     else:
@@ -66,7 +49,7 @@ def transfer_files(
     size = pipe.config.size
     kps = pose.scale_keypoints(kps, pose_frame or image.shape[:2], size)
     with torch.inference_mode():
-        return pipe.transfer(image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
+        return pipe.transfer(resized_image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
 
 
 def mask_from_white(cloth: np.ndarray, threshold: int = 240) -> np.ndarray:
@@ -90,7 +73,7 @@ def tryon_files(
     cloth_mask: str | Path | None = None,
     parse: str | Path | None = None,
     pose_file: str | Path | None = None,
-) -> TransferResult:
+) -> PipelineOutput:
     """Run virtual try-on on files.
 
     Args:
@@ -99,7 +82,7 @@ def tryon_files(
         cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
             garment's pixels that are not near-white (in-shop photos are shot on white).
         parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
-            the coarse parsing of :func:`clothflow.apps.prepare.prepare_image` (``[pose]`` extra).
+            the coarse parsing of :func:`clothflow.estimate.prepare.prepare_image` (``[pose]`` extra).
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
             person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
     """
@@ -115,7 +98,7 @@ def tryon_files(
         )
     person_kps = None if pose_file is None else read_keypoints(pose_file)
     if labels_map is None or person_kps is None:  # estimate what is missing from the photo
-        from clothflow.apps.prepare import prepare_image
+        from clothflow.estimate.prepare import prepare_image
 
         prepared = prepare_image(image, labels_map, path=person)
         labels_map = prepared.parse
@@ -136,9 +119,9 @@ def tryon_files(
     kps = pose.scale_keypoints(person_kps, image.shape[:2], size)
     with torch.inference_mode():
         return pipe.tryon(
-            image_tensor(image, size),
+            resized_image_tensor(image, size),
             label_tensor(labels_map, size),
             torch.from_numpy(kps).unsqueeze(0),
-            image_tensor(garment, size),
+            resized_image_tensor(garment, size),
             mask_tensor(mask, size),
         )

@@ -2,20 +2,14 @@
 
 Every option is defined once, as a field of one dataclass; these helpers work on any of them.
 
-Example:
-    >>> from dataclasses import dataclass, field
-    >>> @dataclass
-    ... class Inner:
-    ...     rate: float = 1e-3
-    >>> @dataclass
-    ... class Outer:
-    ...     size: tuple[int, int] = (64, 44)
-    ...     inner: Inner = field(default_factory=Inner)
-    >>> cfg = apply_overrides(Outer(), ["inner.rate=2e-3", "size=128x88"])
-    >>> cfg.inner.rate, cfg.size
-    (0.002, (128, 88))
-    >>> from_dict(Outer, {"size": [32, 22], "inner": {"rate": 0.5}})
-    Outer(size=(32, 22), inner=Inner(rate=0.5))
+Example (the pipeline's config; any dataclass whose field types resolve in its module works):
+    >>> import dataclasses
+    >>> from clothflow.models.config import preset
+    >>> cfg = apply_overrides(preset("tiny"), ["flow.base_channels=8", "size=128x88"])
+    >>> cfg.flow.base_channels, cfg.size
+    (8, (128, 88))
+    >>> from_dict(type(cfg), dataclasses.asdict(cfg)) == cfg
+    True
 """
 
 from __future__ import annotations

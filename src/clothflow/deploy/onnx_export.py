@@ -27,12 +27,15 @@ the TorchScript exporter is deprecated since PyTorch 2.9. It emits opset 18 nati
 (``GridSample`` exists from opset 16; down-conversion to 17 fails on ``Pad``), so 18 is the
 default and the lowest opset offered.
 
-Example:
+Example (the export takes about 10 s, so the doctest run skips it; tests/deploy runs it):
     >>> from clothflow.models.config import preset
     >>> from clothflow.models.pipeline import ClothFlowPipeline
     >>> pipe = ClothFlowPipeline(preset("tiny")).eval()
-    >>> export_onnx(pipe, "model.onnx")  # doctest: +SKIP
-    >>> OnnxPipeline("model.onnx", threads=2).transfer(src_image, src_parse, tgt_pose).image  # doctest: +SKIP
+    >>> input_names(pipe.config)
+    ('src_image', 'src_parse', 'tgt_pose')
+    >>> path = export_onnx(pipe, "model.onnx")  # doctest: +SKIP
+    >>> OnnxPipeline(path, threads=2).transfer(*example_inputs(pipe.config)).image.shape  # doctest: +SKIP
+    torch.Size([1, 3, 64, 44])
 """
 
 from __future__ import annotations
@@ -53,29 +56,22 @@ from clothflow.models.config import PipelineConfig
 from clothflow.core.errors import ClothflowError
 from clothflow.deploy.torch_compile import compile_pipeline
 from clothflow.models.flow import FlowOutput
-from clothflow.models.pipeline import ClothFlowPipeline, TransferResult, _check_inputs
+from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
 
 log = logging.getLogger("clothflow")
 
 ONNX_NAME = "model.onnx"
 METADATA_KEY = "clothflow.models.config"
 DEFAULT_OPSET = 18
-INPUT_NAMES: dict[str, tuple[str, ...]] = {
-    "transfer": ("src_image", "src_parse", "tgt_pose"),
-    "tryon": ("person", "person_parse", "person_pose", "cloth", "cloth_mask"),
-}
-DENSE_INPUT_NAMES = ("src_iuv", "tgt_iuv")
-_INT_INPUTS = ("src_parse", "person_parse")
 INSTALL_HINT = "install the ONNX extra: pip install 'clothflow[onnx]'"
 
 
 def input_names(config: PipelineConfig) -> tuple[str, ...]:
-    """Names (and order) of the exported graph's inputs for this config."""
-    dense = DENSE_INPUT_NAMES if config.task == "transfer" and config.dense else ()
-    return INPUT_NAMES[config.task] + dense
+    """Names (and order) of the exported graph's inputs for this config (its task's inputs)."""
+    return config.make_task().input_names()
 
 
-def flatten_result(r: TransferResult) -> dict[str, torch.Tensor]:
+def flatten_result(r: PipelineOutput) -> dict[str, torch.Tensor]:
     """A result as named tensors, in the exported graph's output order (None fields left out)."""
     named = {"image": r.image, "layout": r.layout, "layout_logits": r.layout_logits, "flow": r.flow.flow,
              "warped_cloth": r.flow.warped_cloth, "warped_mask": r.flow.warped_mask}
@@ -104,20 +100,7 @@ def example_inputs(config: PipelineConfig, batch: int = 1, seed: int = 0) -> tup
     Returns:
         The task's inputs in the order of :func:`input_names`.
     """
-    g = torch.Generator().manual_seed(seed)
-    h, w = config.size
-    image = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
-    parse = torch.randint(0, 20, (batch, h, w), generator=g)
-    kps = torch.rand(batch, 18, 2, generator=g) * torch.tensor([w - 1.0, h - 1.0])
-    kps[:, ::5] = -1.0  # a few missing keypoints
-    if config.task == "tryon":
-        cloth = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
-        mask = torch.zeros(batch, 1, h, w)
-        mask[..., h // 4 : 3 * h // 4, w // 5 : 4 * w // 5] = 1.0
-        return image, parse, kps, cloth, mask
-    if config.dense:
-        return image, parse, kps, torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g)
-    return image, parse, kps
+    return config.make_task().example_inputs(config.size, batch, seed)
 
 
 def export_onnx(
@@ -192,7 +175,7 @@ class OnnxPipeline:
     """An exported pipeline run with ONNX Runtime, called like :class:`ClothFlowPipeline`.
 
     ``transfer``, ``tryon`` and ``predict`` take torch tensors (or numpy arrays) and return a
-    :class:`~clothflow.models.pipeline.TransferResult` of CPU torch tensors, so code written
+    :class:`~clothflow.models.pipeline.PipelineOutput` of CPU torch tensors, so code written
     for the torch pipeline (``infer.transfer_files``, ``batch.tryon_folder``) runs on it.
 
     Args:
@@ -223,49 +206,42 @@ class OnnxPipeline:
         self.config = PipelineConfig.from_dict(json.loads(meta[METADATA_KEY]))
         self.output_names = [o.name for o in self.session.get_outputs()]
 
-    def _run(self, inputs: Sequence[torch.Tensor | np.ndarray]) -> TransferResult:
-        names = input_names(self.config)
+    def _run(self, inputs: Sequence[torch.Tensor | np.ndarray]) -> PipelineOutput:
+        task = self.config.make_task()
+        task.check(tuple(torch.as_tensor(x) for x in inputs), self.config.size)
         feed = {}
-        for name, x in zip(names, inputs):
+        for name, x in zip(task.input_names(), inputs):
             arr = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-            feed[name] = np.ascontiguousarray(arr, dtype=np.int64 if name in _INT_INPUTS else np.float32)
+            feed[name] = np.ascontiguousarray(arr, dtype=np.int64 if name in task.int_inputs else np.float32)
         outs = dict(zip(self.output_names, (torch.from_numpy(o) for o in self.session.run(None, feed))))
         levels = [outs[k] for k in sorted((k for k in outs if k.startswith("flows.")), key=lambda k: int(k[6:]))]
         flow = FlowOutput(flows=levels, flow=outs["flow"], warped_cloth=outs["warped_cloth"],
                           warped_mask=outs["warped_mask"])
-        return TransferResult(image=outs["image"], layout_logits=outs.get("layout_logits"), layout=outs.get("layout"),
+        return PipelineOutput(image=outs["image"], layout_logits=outs.get("layout_logits"), layout=outs.get("layout"),
                               flow=flow)
 
-    def transfer(self, src_image, src_parse, tgt_pose, src_iuv=None, tgt_iuv=None) -> TransferResult:
+    def transfer(self, src_image, src_parse, tgt_pose, src_iuv=None, tgt_iuv=None) -> PipelineOutput:
         """Pose transfer; arguments as :meth:`ClothFlowPipeline.transfer`."""
         if self.config.task != "transfer":
             raise ValueError("this model was exported for try-on; use .tryon(...)")
-        _check_inputs(torch.as_tensor(src_image), torch.as_tensor(src_parse), torch.as_tensor(tgt_pose),
-                      self.config.size)
         if self.config.dense and (src_iuv is None or tgt_iuv is None):
             raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
         iuv = (src_iuv, tgt_iuv) if self.config.dense else ()
         return self._run((src_image, src_parse, tgt_pose, *iuv))
 
-    def tryon(self, person, person_parse, person_pose, cloth, cloth_mask) -> TransferResult:
+    def tryon(self, person, person_parse, person_pose, cloth, cloth_mask) -> PipelineOutput:
         """Virtual try-on; arguments as :meth:`ClothFlowPipeline.tryon`."""
         if self.config.task != "tryon":
             raise ValueError("this model was exported for pose transfer; use .transfer(...)")
-        person = torch.as_tensor(person)
-        _check_inputs(person, torch.as_tensor(person_parse), torch.as_tensor(person_pose), self.config.size)
-        if tuple(np.shape(cloth)) != tuple(person.shape) or tuple(np.shape(cloth_mask)) != (
-            person.shape[0], 1, *person.shape[-2:]
-        ):
-            raise ValueError(f"cloth must be N x 3 x H x W and cloth_mask N x 1 x H x W like the person, got "
-                             f"{tuple(np.shape(cloth))} and {tuple(np.shape(cloth_mask))}")
         return self._run((person, person_parse, person_pose, cloth, cloth_mask))
 
-    def __call__(self, *inputs) -> TransferResult:
-        return self.tryon(*inputs) if self.config.task == "tryon" else self.transfer(*inputs)
+    def __call__(self, *inputs) -> PipelineOutput:
+        """The configured task on its inputs (:func:`input_names` order)."""
+        return self._run(inputs)
 
-    def predict(self, batch: dict[str, torch.Tensor]) -> TransferResult:
+    def predict(self, batch: dict[str, torch.Tensor]) -> PipelineOutput:
         """Run the task on a dataset batch (the same keys as :meth:`ClothFlowPipeline.predict`)."""
-        return self(*(batch[k] for k in input_names(self.config)))
+        return self._run(self.config.make_task().batch_inputs(batch))
 
     def eval(self) -> "OnnxPipeline":
         """No-op, for code written for torch modules."""

@@ -11,7 +11,7 @@ isolating it from stage 1's errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 from clothflow.evaluation import metrics
 from clothflow.evaluation.baselines import torso_affine_flow
 from clothflow.core.ops import labels
-from clothflow.core.ops.agnostic import garment_mask
-from clothflow.models.pipeline import ClothFlowPipeline, TransferResult
+from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
+from clothflow.models.tasks import StageInputs
 from clothflow.core.ops.warp import warp
 
 
@@ -28,7 +28,7 @@ from clothflow.core.ops.warp import warp
 class Case:
     """What one batch gives to the metrics."""
 
-    result: TransferResult
+    result: PipelineOutput
     target: torch.Tensor  # N x 3 x H x W
     target_classes: torch.Tensor  # N x H x W
     cloth_mask: torch.Tensor  # N x 1 x H x W, the target's cloth region
@@ -36,46 +36,53 @@ class Case:
     flows: dict[str, torch.Tensor]  # name -> N x 2 x H x W
 
 
-def transfer_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
-    result = pipe.predict(batch)
-    x = pipe.encode_transfer(batch["src_image"], batch["src_parse"], batch["tgt_pose"],
-                             batch.get("src_iuv"), batch.get("tgt_iuv"))
-    tgt_classes = labels.to_groups(batch["tgt_parse"])
-    src_cloth, _ = pipe.source_cloth(batch["src_image"], x.src_classes)
-    gt_layout = pipe.estimate_flow(x, tgt_classes if pipe.config.use_layout else None)
+def _unwarped(x: StageInputs, batch: dict) -> torch.Tensor:
+    """Pose transfer's baseline: the source cloth left where it is (a zero flow)."""
+    return torch.zeros_like(x.cloth[:, :2])
+
+
+def _torso_affine(x: StageInputs, batch: dict) -> torch.Tensor:
+    """Try-on's baseline: the in-shop garment scaled and centred on the person's torso."""
+    return torso_affine_flow(x.cloth_mask, batch["person_pose"])
+
+
+class Baseline(NamedTuple):
+    """A task's non-learned warp: its name in the warp and flow metrics, and its flow."""
+
+    warp_name: str
+    flow_name: str
+    flow: Callable[[StageInputs, dict], torch.Tensor]
+
+
+BASELINES: dict[str, Baseline] = {
+    "transfer": Baseline("no_warp", "zero_flow", _unwarped),
+    "tryon": Baseline("affine", "affine", _torso_affine),
+}
+
+
+def make_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
+    """Run the pipeline on a batch, on the true target layout, and the task's baseline."""
+    x, truth = pipe.encode_batch(batch), pipe.task.truth(batch)
+    result = pipe.run(x)
+    gt_layout = pipe.estimate_flow(x, truth.classes if pipe.layout is not None else None)
+    baseline = BASELINES[pipe.task.name]
+    base_flow = baseline.flow(x, batch)
     return Case(
         result=result,
-        target=batch["tgt_image"],
-        target_classes=tgt_classes,
-        cloth_mask=labels.cloth_mask(tgt_classes),
+        target=truth.image,
+        target_classes=truth.classes,
+        cloth_mask=pipe.task.cloth_region(truth.classes),
         warped={"clothflow": result.flow.warped_cloth, "clothflow_gt_layout": gt_layout.warped_cloth,
-                "no_warp": src_cloth},
+                baseline.warp_name: warp(x.cloth, base_flow)},
         flows={"clothflow": result.flow.flow, "clothflow_gt_layout": gt_layout.flow,
-               "zero_flow": torch.zeros_like(result.flow.flow)},
-    )
-
-
-def tryon_case(pipe: ClothFlowPipeline, batch: dict) -> Case:
-    result = pipe.predict(batch)
-    tgt_classes = labels.to_groups(batch["target_parse"])
-    cloth = batch["cloth"] * batch["cloth_mask"]
-    gt_layout = pipe.garment_flow(batch["cloth"], batch["cloth_mask"], tgt_classes)
-    affine = torso_affine_flow(batch["cloth_mask"], batch["person_pose"])
-    return Case(
-        result=result,
-        target=batch["target"],
-        target_classes=tgt_classes,
-        cloth_mask=garment_mask(tgt_classes),
-        warped={"clothflow": result.flow.warped_cloth, "clothflow_gt_layout": gt_layout.warped_cloth,
-                "affine": warp(cloth, affine)},
-        flows={"clothflow": result.flow.flow, "clothflow_gt_layout": gt_layout.flow, "affine": affine},
+               baseline.flow_name: base_flow},
     )
 
 
 @torch.inference_mode()
 def evaluate(
     pipe: ClothFlowPipeline, dataset: Dataset, batch_size: int = 16, on_batch: Callable[[dict, Case], None] | None = None
-) -> tuple[dict, tuple[dict, TransferResult]]:
+) -> tuple[dict, tuple[dict, PipelineOutput]]:
     """Evaluate on every pair of ``dataset``.
 
     Flow metrics need ground-truth ``flow`` and ``visible`` (synthetic data); without them
@@ -88,7 +95,6 @@ def evaluate(
         (metrics dict, (first batch, its result)) - the batch is for drawing a grid.
     """
     pipe.eval()
-    case_fn = tryon_case if pipe.config.task == "tryon" else transfer_case
     sums: dict[str, list[float]] = {}  # name -> [total, images counted]
     count = 0
     conf = torch.zeros(labels.NUM_CLASSES, labels.NUM_CLASSES, dtype=torch.long)
@@ -102,7 +108,7 @@ def evaluate(
         total[1] += int(valid.sum())
 
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        case = case_fn(pipe, batch)
+        case = make_case(pipe, batch)
         if first is None:
             first = (batch, case.result)
         count += case.target.shape[0]

@@ -5,8 +5,9 @@ Two families live here; evaluation that is compared with published numbers uses 
 =====================  =====================================================  ==========================
 function               what it computes                                       use it for
 =====================  =====================================================  ==========================
-``ssim_map``/``ssim``  Gaussian SSIM in torch on [-1, 1] floats, reflect       training curves, the demo,
-                       padding, every pixel averaged (differentiable, fast)   internal warp comparisons
+``ssim_map``/``ssim``  the project's differentiable SSIM (kornia, Gaussian     training curves, the demo,
+                       11 x 11, sigma 1.5, reflect padding; the one the       internal warp comparisons
+                       losses use) on [-1, 1] floats, every pixel averaged
 ``paper_ssim``         scikit-image ``structural_similarity`` on uint8        tables next to PATN, GFLA,
                        (``gaussian_weights=True, sigma=1.5,                   ClothFlow, ADGAN ...
                        use_sample_covariance=False``, data range 255), border
@@ -45,38 +46,21 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from clothflow.core.images import to_uint8
+from clothflow.core.ops import ssim as ops_ssim
 
 
-def _gaussian_window(size: int, sigma: float, device, dtype) -> torch.Tensor:
-    coords = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
-    g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return g[:, None] * g[None, :]
+def ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-pixel SSIM of images in [-1, 1]: the project's differentiable SSIM (:mod:`clothflow.core.ops.ssim`).
 
-
-def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """Per-pixel SSIM (Gaussian window, Wang et al. constants) of images in [-1, 1].
+    Args:
+        x, y: N x 3 x H x W in [-1, 1] (mapped to [0, 1], data range 1).
 
     Returns:
         N x 1 x H x W map (channel mean), reflect-padded so it covers every pixel.
     """
-    x = (x + 1) / 2
-    y = (y + 1) / 2
-    c = x.shape[1]
-    k = _gaussian_window(window, sigma, x.device, x.dtype).expand(c, 1, window, window)
-    pad = window // 2
-
-    def blur(t):
-        return F.conv2d(F.pad(t, (pad, pad, pad, pad), mode="reflect"), k, groups=c)
-
-    mu_x, mu_y = blur(x), blur(y)
-    sxx = blur(x * x) - mu_x**2
-    syy = blur(y * y) - mu_y**2
-    sxy = blur(x * y) - mu_x * mu_y
-    c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
-    return s.mean(1, keepdim=True)
+    return ops_ssim.ssim_map((x + 1) / 2, (y + 1) / 2, data_range=1.0).mean(1, keepdim=True)
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -162,30 +146,10 @@ SSIM_WIN = 11  # what gaussian_weights=True, sigma=1.5 (truncate 3.5) gives in s
 PAPER_WIDTH = 256  # PATN/GFLA pad 256 x 176 DeepFashion images to 256 x 256 before SSIM
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Quantise [-1, 1] images as saving them to PNG does (round to nearest, clip).
-
-    pix2pix-lineage code (PATN, GFLA) truncates instead of rounding when saving, which makes
-    its images up to one grey level darker; this is not reproduced.
-
-    Args:
-        images: N x 3 x H x W float tensor in [-1, 1].
-
-    Returns:
-        N x H x W x 3 uint8 array.
-
-    Example:
-        >>> to_uint8(torch.tensor([-1.0, 0.0, 1.0]).view(1, 3, 1, 1)).tolist()
-        [[[[0, 128, 255]]]]
-    """
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"expected N x 3 x H x W images, got {tuple(images.shape)}")
-    x = ((images.detach().float().cpu() + 1.0) * 127.5).round().clamp(0, 255)
-    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
 def _as_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(images, torch.Tensor):
+        if images.dim() != 4:
+            raise ValueError(f"expected N x 3 x H x W images, got {tuple(images.shape)}")
         return to_uint8(images)
     arr = np.asarray(images)
     if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:

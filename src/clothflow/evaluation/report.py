@@ -22,7 +22,8 @@ from clothflow.evaluation.deep_metrics import deep_metrics
 from clothflow.evaluation.evaluate import Case, evaluate
 from clothflow.core.files import atomic_write_text, writable_dir
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.evaluation.visualize import label_strip, result_grid, save_png
+from clothflow.core.images import save_png
+from clothflow.evaluation.visualize import label_strip, result_grid
 
 
 def _versions() -> dict[str, str]:

@@ -6,13 +6,8 @@ import cv2
 import numpy as np
 import torch
 
+from clothflow.core.images import to_uint8
 from clothflow.core.ops import labels, pose
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """3 x H x W tensor in [-1, 1] -> H x W x 3 uint8."""
-    arr = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte()
-    return arr.permute(1, 2, 0).cpu().numpy()
 
 
 def label_strip(names: list[str], cell_w: int, height: int = 18) -> np.ndarray:
@@ -72,11 +67,3 @@ def result_grid(batch: dict[str, torch.Tensor], result, max_rows: int = 8) -> np
             ]
         )
     return grid(rows, TRYON_COLUMNS if tryon else TRANSFER_COLUMNS)
-
-
-def save_png(path, image: np.ndarray) -> None:
-    """Write an H x W x 3 RGB uint8 image as PNG."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        from clothflow.core.errors import ClothflowError
-
-        raise ClothflowError("cannot write image", path)

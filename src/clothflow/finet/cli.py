@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from clothflow.core.errors import ClothflowError
-from clothflow.finet.names import REGIONS, VARIANTS
+from clothflow.finet.names import FINET_VARIANTS, GARMENT_REGIONS
 
 
 def _nonnegative(text: str) -> int:
@@ -37,7 +37,7 @@ def add_inpaint_parser(sub) -> None:
     p.add_argument("--parse", type=Path, help="its parsing map (LIP ids PNG), same size as the photo")
     p.add_argument("--pose", type=Path, help="its keypoints (OpenPose JSON or a JSON list of 18 [x, y])")
     p.add_argument("--synthetic", type=_nonnegative, metavar="INDEX", help="use held-out synthetic outfit INDEX instead of a photo")
-    p.add_argument("--erase", required=True, help=f"the garment to erase and fill: {', '.join(REGIONS)}")
+    p.add_argument("--erase", required=True, help=f"the garment to erase and fill: {', '.join(GARMENT_REGIONS)}")
     p.add_argument("--samples", type=int, default=4, help="how many samples K (default 4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples")
     p.add_argument("--garment", type=Path, help="try-on: an in-shop garment photo on a white background (--samples is ignored)")
@@ -81,11 +81,11 @@ def run_inpaint(args) -> None:
     else:
         batch = synthetic_batch(args.synthetic, args.erase, size)
     if garment:
-        from clothflow.finet.garment import target_garment, write_tryon
+        from clothflow.finet.garment import target_garment, write_tryon_result
 
         garment_image, garment_mask = target_garment(batch, args.garment, args.garment_mask, args.garment_synthetic)
         output = tryon(model, batch, garment_image, garment_mask)
-        paths = write_tryon(args.out, batch, garment_image, garment_mask, output)
+        paths = write_tryon_result(args.out, batch, garment_image, garment_mask, output)
         print(f"wrote {paths[0]} and {paths[1]}")
         return
     outputs = inpaint(model, batch, args.samples, args.seed)
@@ -94,31 +94,45 @@ def run_inpaint(args) -> None:
 
 
 def run_train_inpaint(args) -> None:
-    """``clothflow train --task inpaint``: --variant, --steps, --batch-size, --minutes, --seed, --out / --resume."""
+    """``clothflow train --task inpaint``, and ``clothflow train --resume`` of an inpainting run.
+
+    Takes --variant, --steps, --batch-size, --minutes, --seed, --workers, --nproc, --set model.* /
+    train.* and --out / --resume; refuses ClothFlow's --preset, --stage and --data (but ``synthetic``).
+    """
     from clothflow.core.config import apply_overrides
-    from clothflow.finet.config import FinetConfig, FinetTrainConfig
     from clothflow.core.files import writable_dir
-    from clothflow.finet.train import _read_run, train_inpaint
+    from clothflow.finet.config import FinetConfig, FinetTrainConfig
+    from clothflow.finet.train import read_run, train_inpaint
+    from clothflow.training.distributed import launch
 
     if (args.out is None) == (args.resume is None):
         raise ClothflowError("train: give either --out RUN (a new run) or --resume RUN")
-    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes, "seed": args.seed}
+    clothflow_only = [flag for flag, value in (("--preset", args.preset), ("--stage", args.stage)) if value is not None]
+    if args.data not in (None, "synthetic"):
+        clothflow_only.append("--data")
+    if clothflow_only:
+        raise ClothflowError(f"train --task inpaint: {' and '.join(clothflow_only)} only apply to ClothFlow; "
+                             "FiNet trains its networks together on synthetic outfits (--set train.num_items=N)")
+    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes, "seed": args.seed,
+             "workers": args.workers}
     flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
     model_sets = [s[len("model."):] for s in args.set if s.startswith("model.")]
     train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
     if len(model_sets) + len(train_sets) != len(args.set):
         raise ClothflowError("train --task inpaint: --set takes model.FIELD=VALUE or train.FIELD=VALUE")
     if args.resume is not None:
-        if model_sets:
-            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
-        _, stored = _read_run(args.resume)
-        train_inpaint(args.resume, train_cfg=apply_overrides(stored, flag_sets + train_sets), resume=True)
-        print(f"run resumed and finished: {args.resume}")
+        if model_sets or args.variant is not None:
+            raise ClothflowError("train: a resumed run keeps its model config (--variant, --set model.*); "
+                                 "only training options can change")
+        _, stored = read_run(args.resume)
+        train_cfg = apply_overrides(stored, flag_sets + train_sets)
+        if launch(train_inpaint, args.nproc, args.resume, train_cfg=train_cfg, resume=True, progress=True):
+            print(f"run resumed and finished: {args.resume}")
         return
-    variant = "finet" if args.variant == "full" else args.variant
-    if variant not in VARIANTS:
-        raise ClothflowError(f"unknown inpainting variant {variant!r}; choose one of: {', '.join(VARIANTS)}")
+    variant = "finet" if args.variant in (None, "full") else args.variant
+    if variant not in FINET_VARIANTS:
+        raise ClothflowError(f"unknown inpainting variant {variant!r}; choose one of: {', '.join(FINET_VARIANTS)}")
     model_cfg = apply_overrides(replace(FinetConfig(), variant=variant), model_sets)
     train_cfg = apply_overrides(FinetTrainConfig(), flag_sets + train_sets)
-    train_inpaint(writable_dir(args.out), model_cfg, train_cfg)
-    print(f"trained inpainting model saved in {args.out} (use it with clothflow inpaint --model {args.out})")
+    if launch(train_inpaint, args.nproc, writable_dir(args.out), model_cfg, train_cfg, progress=True):
+        print(f"trained inpainting model saved in {args.out} (use it with clothflow inpaint --model {args.out})")

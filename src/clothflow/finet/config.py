@@ -1,5 +1,7 @@
 """Typed configuration of fashion inpainting (FiNet): the model, its variants, and training.
 
+Training settings extend the shared :class:`clothflow.training.settings.LoopConfig`.
+
 The paper's comparison is chosen with one field, :attr:`FinetConfig.variant`:
 
 - ``finet``: a shape network then an appearance network, each a conditional VAE whose prior
@@ -17,14 +19,13 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from clothflow.core.config import from_dict
 from clothflow.core.errors import ClothflowError
-from clothflow.finet.names import VARIANTS
+from clothflow.finet.names import FINET_VARIANTS
+from clothflow.training.settings import LoopConfig
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class FinetConfig:
     """The inpainting model.
 
     Args:
-        variant: one of :data:`VARIANTS`.
+        variant: one of :data:`FINET_VARIANTS`.
         size: (H, W) of the images.
         base_channels: width of the U-Nets at full resolution.
         depth: down-samplings of the U-Nets.
@@ -48,8 +49,8 @@ class FinetConfig:
     encoder_channels: int = 16
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ClothflowError(f"unknown inpainting variant {self.variant!r}; choose one of: {', '.join(VARIANTS)}")
+        if self.variant not in FINET_VARIANTS:
+            raise ClothflowError(f"unknown inpainting variant {self.variant!r}; choose one of: {', '.join(FINET_VARIANTS)}")
         if self.z_dim < 1 or self.base_channels < 1 or self.depth < 1:
             raise ClothflowError("z_dim, base_channels and depth must be positive")
 
@@ -68,43 +69,35 @@ class FinetConfig:
         """A posterior encoder maps the true garment to z (all but ``pix2pix_noise``)."""
         return self.variant != "pix2pix_noise"
 
-    def to_json(self) -> str:
-        return json.dumps({"kind": "finet", **dataclasses.asdict(self)}, indent=2)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FinetConfig":
         return from_dict(cls, {k: v for k, v in data.items() if k != "kind"})
 
 
-@dataclass(frozen=True)
-class FinetTrainConfig:
-    """How an inpainting model is trained.
+@dataclass
+class FinetTrainConfig(LoopConfig):
+    """How an inpainting model is trained: the fields every run has, at FiNet's defaults, and these.
+
+    The fields of :class:`~clothflow.training.settings.LoopConfig` (``steps``, ``batch_size``,
+    ``lr``, ``seed``, ``minutes``, ``checkpoint_every``, ``log_every``, ``workers``,
+    ``device``, ``bf16``) mean what they mean for ClothFlow's runs. The shape and appearance
+    networks are trained side by side, the appearance network on the true layout, as in the
+    paper.
 
     Args:
-        steps: optimisation steps (shape and appearance networks are trained side by side,
-            the appearance network on the true layout, as in the paper).
-        batch_size: samples per step.
-        lr: Adam learning rate (betas 0.5, 0.999).
         num_items: synthetic training outfits (drawn from ``seed``).
-        seed: seed of the data and of the batch order.
         kl_weight: weight of each KL term (summed over z, averaged over the batch).
         ssim_weight: weight of (1 - SSIM) on the erased region, beside L1.
-        checkpoint_every: steps between checkpoints.
-        minutes: wall-clock budget (0 = none); training stops early when it runs out.
     """
 
     steps: int = 400
     batch_size: int = 16
     lr: float = 1e-3
+    checkpoint_every: int = 100
+    log_every: int = 25
     num_items: int = 2000
-    seed: int = 0
     kl_weight: float = 0.01
     ssim_weight: float = 0.5
-    checkpoint_every: int = 100
-    minutes: float = 0.0
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FinetTrainConfig":

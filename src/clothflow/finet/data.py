@@ -19,11 +19,11 @@ from torch.utils.data import Dataset
 
 from clothflow.core.ops.labels import to_groups
 from clothflow.data.synth.renderer import render
-from clothflow.data.datasets.synthetic import image_tensor
+from clothflow.core.images import image_tensor
 from clothflow.data.synth.outfit import sample_outfit_identity
 from clothflow.data.synth.poses import PoseSampler
 from clothflow.core.errors import ClothflowError
-from clothflow.finet.inputs import REGIONS, erase_box, garment_mask
+from clothflow.finet.inputs import GARMENT_REGIONS, erase_box, region_mask
 
 HELD_OUT_SEED = 10_000  # the seed of evaluation outfits and of `clothflow inpaint --synthetic`
 
@@ -38,7 +38,7 @@ def outfit_item(seed: int, index: int, size: tuple[int, int] = (64, 44), region:
 
     Returns:
         ``image`` 3 x H x W in [-1, 1]; ``classes`` H x W model classes; ``keypoints`` 18 x 2;
-        ``region`` () int64 index into :data:`REGIONS`; ``mask`` 1 x H x W erased box;
+        ``region`` () int64 index into :data:`GARMENT_REGIONS`; ``mask`` 1 x H x W erased box;
         ``garment`` 1 x H x W true garment mask; ``style`` () the erased garment's style;
         ``context_style`` () the style of the rest of the outfit (the lower garment, the upper
         one, or the shoes for a dress).
@@ -53,7 +53,7 @@ def outfit_item(seed: int, index: int, size: tuple[int, int] = (64, 44), region:
     dress = outfit.bottom_style is None
     choice = 2 if dress else int(rng.random() < 0.5)
     if region is not None:
-        choice = REGIONS.index(region) if region in REGIONS else -1
+        choice = GARMENT_REGIONS.index(region) if region in GARMENT_REGIONS else -1
         if choice < 0 or (choice == 2) != dress:
             worn = "a dress" if dress else "an upper and a lower garment"
             raise ClothflowError(f"synthetic outfit {index} wears {worn}; cannot erase {region!r}")
@@ -71,7 +71,7 @@ def outfit_item(seed: int, index: int, size: tuple[int, int] = (64, 44), region:
         "keypoints": torch.from_numpy(r.keypoints.astype(np.float32)),
         "region": reg,
         "mask": erase_box(classes[None], reg[None])[0],
-        "garment": garment_mask(classes[None], reg[None])[0],
+        "garment": region_mask(classes[None], reg[None])[0],
         "style": torch.tensor(style),
         "context_style": torch.tensor(context),
     }

@@ -33,8 +33,8 @@ from clothflow.training.loop import StepBatchSampler
 from clothflow.finet.data import InpaintDataset, collate
 from clothflow.finet.inputs import (
     APPEARANCE_CHANNELS,
+    GARMENT_REGIONS,
     REGION_CLASS,
-    REGIONS,
     garment_appearance,
     region_planes,
 )
@@ -53,7 +53,7 @@ class StyleClassifier(nn.Module):
 
     def __init__(self, width: int = 16) -> None:
         super().__init__()
-        cin = APPEARANCE_CHANNELS + len(REGIONS)
+        cin = APPEARANCE_CHANNELS + len(GARMENT_REGIONS)
         self.features = nn.Sequential(
             ConvNormAct(cin, width, 1, "none"), ConvNormAct(width, 2 * width, 2, "none"),
             ConvNormAct(2 * width, 4 * width, 2, "none"), ConvNormAct(4 * width, 4 * width, 2, "none"),

@@ -38,9 +38,10 @@ from clothflow.data.formats.label_maps import read_mask
 from clothflow.core.ops.labels import colourise
 from clothflow.core.errors import ClothflowError
 from clothflow.core.files import writable_dir
-from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.core.images import save_png, to_uint8
+from clothflow.evaluation.visualize import grid
 from clothflow.finet.data import HELD_OUT_SEED, outfit_item
-from clothflow.finet.inputs import REGION_CLASS, REGIONS
+from clothflow.finet.inputs import GARMENT_REGIONS, REGION_CLASS
 from clothflow.finet.models import InpaintOutput
 
 WHITE_THRESHOLD = 240  # a pixel is background when all of its channels are at least this
@@ -180,7 +181,7 @@ def target_garment(batch: dict[str, torch.Tensor], image: str | Path | None = No
         raise ClothflowError("try-on: give one garment, --garment IMG or --garment-synthetic INDEX")
     if mask is not None and image is None:
         raise ClothflowError("try-on: --garment-mask goes with --garment IMG")
-    region = REGIONS[int(batch["region"][0])]
+    region = GARMENT_REGIONS[int(batch["region"][0])]
     if synthetic is not None:
         return synthetic_garment(synthetic, region, tuple(batch["image"].shape[-2:]))
     rgb, found = read_garment(image, mask)
@@ -207,8 +208,8 @@ def tryon_grid(batch: dict[str, torch.Tensor], garment_image: torch.Tensor, garm
     return grid([images, layouts], ["person", "garment", "try-on", "original"])
 
 
-def write_tryon(out_dir: str | Path, batch: dict[str, torch.Tensor], garment_image: torch.Tensor, garment: torch.Tensor,
-                output: InpaintOutput) -> list[Path]:
+def write_tryon_result(out_dir: str | Path, batch: dict[str, torch.Tensor], garment_image: torch.Tensor,
+                       garment: torch.Tensor, output: InpaintOutput) -> list[Path]:
     """Write ``tryon.png`` (the output at the model's size) and ``grid.png`` into ``out_dir``.
 
     Returns:

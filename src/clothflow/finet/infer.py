@@ -23,11 +23,12 @@ from clothflow.data.formats.keypoints import read_keypoints
 from clothflow.data.formats.label_maps import read_label_map
 from clothflow.core.ops.labels import colourise, to_groups
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import image_tensor, label_tensor
+from clothflow.core.images import label_tensor, resized_image_tensor
 from clothflow.core.files import writable_dir
-from clothflow.evaluation.visualize import grid, save_png, to_uint8
+from clothflow.core.images import save_png, to_uint8
+from clothflow.evaluation.visualize import grid
 from clothflow.finet.data import HELD_OUT_SEED, collate, outfit_item
-from clothflow.finet.inputs import erase_box, garment_mask, region_index
+from clothflow.finet.inputs import erase_box, region_index, region_mask
 from clothflow.finet.models import FinetModel, InpaintOutput
 from clothflow.finet.objective import batch_inputs
 
@@ -59,12 +60,12 @@ def file_batch(image: str | Path, parse: str | Path, keypoints: str | Path, regi
     except ClothflowError as exc:
         raise ClothflowError(str(exc), parse) from None
     return {
-        "image": image_tensor(rgb, size),
+        "image": resized_image_tensor(rgb, size),
         "classes": classes,
         "keypoints": torch.from_numpy(kps)[None],
         "region": region_t,
         "mask": mask,
-        "garment": garment_mask(classes, region_t),
+        "garment": region_mask(classes, region_t),
     }
 
 

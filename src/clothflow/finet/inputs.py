@@ -21,27 +21,27 @@ import torch.nn.functional as F
 from clothflow.core.ops import pose
 from clothflow.core.ops.labels import GROUP_NAMES, NUM_CLASSES, one_hot
 from clothflow.core.errors import ClothflowError
-from clothflow.finet.names import REGIONS
+from clothflow.finet.names import GARMENT_REGIONS
 
 REGION_CLASS: tuple[int, ...] = (GROUP_NAMES.index("upper"), GROUP_NAMES.index("bottom"), GROUP_NAMES.index("dress"))
 CONTEXT_CLASSES: tuple[int, ...] = tuple(GROUP_NAMES.index(g) for g in ("upper", "dress", "bottom", "shoes"))
 FACE_HAIR: tuple[int, ...] = (GROUP_NAMES.index("hair"), GROUP_NAMES.index("face"))
 
 PERSON_CHANNELS = pose.NUM_KEYPOINTS + 3 + 1 + 1  # heatmaps, face/hair RGB, face/hair mask, body shape
-SHAPE_CONTEXT_CHANNELS = NUM_CLASSES + 1 + len(REGIONS)  # erased one-hot layout, mask, region id
-GARMENT_LAYOUT_CHANNELS = 1 + len(REGIONS)
+SHAPE_CONTEXT_CHANNELS = NUM_CLASSES + 1 + len(GARMENT_REGIONS)  # erased one-hot layout, mask, region id
+GARMENT_LAYOUT_CHANNELS = 1 + len(GARMENT_REGIONS)
 APPEARANCE_CHANNELS = 4  # RGB * mask, mask
 CONTEXT_LAYOUT_CHANNELS = len(CONTEXT_CLASSES)
 
 
 def region_index(name: str) -> int:
     """Index of an erasable region name ("upper", "lower", "dress")."""
-    if name not in REGIONS:
-        raise ClothflowError(f"cannot erase {name!r}; choose one of: {', '.join(REGIONS)}")
-    return REGIONS.index(name)
+    if name not in GARMENT_REGIONS:
+        raise ClothflowError(f"cannot erase {name!r}; choose one of: {', '.join(GARMENT_REGIONS)}")
+    return GARMENT_REGIONS.index(name)
 
 
-def garment_mask(classes: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+def region_mask(classes: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """N x H x W classes, N region indices -> N x 1 x H x W float mask of that garment."""
     target = torch.tensor(REGION_CLASS, device=classes.device)[region.long()]
     return (classes == target[:, None, None]).unsqueeze(1).float()
@@ -52,7 +52,7 @@ def erase_box(classes: torch.Tensor, region: torch.Tensor, pad: int = 2) -> torc
 
     Args:
         classes: N x H x W model classes.
-        region: N region indices (see :data:`REGIONS`).
+        region: N region indices (see :data:`GARMENT_REGIONS`).
         pad: margin in pixels on each side (clipped to the image).
 
     Returns:
@@ -61,13 +61,13 @@ def erase_box(classes: torch.Tensor, region: torch.Tensor, pad: int = 2) -> torc
     Raises:
         ClothflowError: when an image has no pixel of the garment to erase.
     """
-    garment = garment_mask(classes, region)[:, 0] > 0
+    garment = region_mask(classes, region)[:, 0] > 0
     n, h, w = classes.shape
     out = torch.zeros(n, 1, h, w)
     for i in range(n):
         ys, xs = torch.nonzero(garment[i], as_tuple=True)
         if ys.numel() == 0:
-            raise ClothflowError(f"there is no {REGIONS[int(region[i])]} garment to erase in the parsing")
+            raise ClothflowError(f"there is no {GARMENT_REGIONS[int(region[i])]} garment to erase in the parsing")
         y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
         x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
         out[i, 0, y0:y1, x0:x1] = 1.0
@@ -110,8 +110,8 @@ class FinetInputs:
 
 
 def region_planes(region: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """N region indices -> N x len(REGIONS) x H x W constant one-hot planes."""
-    return F.one_hot(region.long(), len(REGIONS)).float()[:, :, None, None].expand(-1, -1, h, w)
+    """N region indices -> N x len(GARMENT_REGIONS) x H x W constant one-hot planes."""
+    return F.one_hot(region.long(), len(GARMENT_REGIONS)).float()[:, :, None, None].expand(-1, -1, h, w)
 
 
 def make_inputs(image: torch.Tensor, classes: torch.Tensor, keypoints: torch.Tensor, mask: torch.Tensor, region: torch.Tensor) -> FinetInputs:

@@ -33,26 +33,22 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn as nn
-from safetensors.torch import load_file
-from safetensors.torch import save as save_tensors
 
 from clothflow.core.ops.labels import NUM_CLASSES, one_hot
 from clothflow.core.errors import ClothflowError
-from clothflow.core.files import atomic_write_bytes, atomic_write_text
+from clothflow.core.pretrained import PretrainedMixin
 from clothflow.finet.config import FinetConfig
 from clothflow.finet.encoders import Gaussian, GaussianEncoder
 from clothflow.finet.inputs import (
     APPEARANCE_CHANNELS,
     CONTEXT_LAYOUT_CHANNELS,
     GARMENT_LAYOUT_CHANNELS,
+    GARMENT_REGIONS,
     PERSON_CHANNELS,
-    REGIONS,
     SHAPE_CONTEXT_CHANNELS,
     FinetInputs,
     garment_appearance,
@@ -61,11 +57,9 @@ from clothflow.finet.inputs import (
 )
 from clothflow.finet.unet import CodeUNet
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 APP_IN = 3 + 1 + NUM_CLASSES  # erased image, mask, layout one-hot
-COMPAT_SHAPE_IN = CONTEXT_LAYOUT_CHANNELS + len(REGIONS)
-COMPAT_APP_IN = APPEARANCE_CHANNELS + len(REGIONS)
+COMPAT_SHAPE_IN = CONTEXT_LAYOUT_CHANNELS + len(GARMENT_REGIONS)
+COMPAT_APP_IN = APPEARANCE_CHANNELS + len(GARMENT_REGIONS)
 
 
 @dataclass
@@ -103,12 +97,20 @@ def _code_planes(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return z[:, :, None, None] * mask
 
 
-class FinetModel(nn.Module):
+class FinetModel(PretrainedMixin, nn.Module):
     """Shape and appearance generators with their posterior and compatibility encoders.
+
+    Saved and loaded as a folder (``save_pretrained`` / ``from_pretrained``, see
+    :class:`clothflow.core.pretrained.PretrainedMixin`): ``config.json`` of kind "finet" and
+    ``model.safetensors``; an inpainting run folder is one.
 
     Args:
         config: a :class:`FinetConfig` (its ``variant`` picks the structure).
     """
+
+    kind = "finet"
+    config_class = FinetConfig
+    missing_message = "not a saved inpainting model"
 
     def __init__(self, config: FinetConfig) -> None:
         super().__init__()
@@ -209,38 +211,3 @@ class FinetModel(nn.Module):
         """
         q_shape, q_app = self.posteriors(garment_image, garment, x.region)
         return self.generate(x, Codes(q_shape.mu, None if q_app is None else q_app.mu))
-
-    # ---- files ----------------------------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write ``config.json`` and ``model.safetensors`` (atomically) into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / CONFIG_NAME, self.config.to_json())
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        atomic_write_bytes(directory / WEIGHTS_NAME, save_tensors(state, metadata={"format": "pt"}))
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> "FinetModel":
-        """Rebuild a model saved by :meth:`save_pretrained` (or an inpainting run folder)."""
-        directory = Path(directory)
-        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        for p in (config_path, weights_path):
-            if not p.is_file():
-                raise ClothflowError(f"not a saved inpainting model (missing {p.name}); train one with "
-                                     "`clothflow train --task inpaint`", directory)
-        try:
-            data = json.loads(config_path.read_text())
-            if data.get("kind") != "finet":
-                raise ValueError("not an inpainting model config")
-            config = FinetConfig.from_dict(data)
-        except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
-            raise ClothflowError(f"unreadable inpainting model config: {exc}", config_path) from None
-        model = cls(config)
-        try:
-            state = load_file(str(weights_path))
-        except Exception as exc:  # safetensors raises its own error types
-            raise ClothflowError(f"unreadable weights: {exc}", weights_path) from None
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ClothflowError(f"weights do not match the config (e.g. {(missing or unexpected)[0]})", weights_path)
-        return model.eval()

@@ -25,6 +25,9 @@ from clothflow.core.errors import ClothflowError
 from clothflow.models.flow import FlowConfig
 from clothflow.models.layout import LayoutConfig
 from clothflow.models.render import RenderConfig
+from clothflow.models.tasks import TASKS as TASK_TYPES
+from clothflow.models.tasks import Task, make_task
+from clothflow.core.ops import labels, pose
 
 
 @dataclass
@@ -37,8 +40,11 @@ class PipelineConfig:
         heatmap_sigma: Gaussian sigma of pose heatmaps in pixels (0 = size-relative default).
         use_layout: run stage 1 (False: the "no layout" ablation).
         warp: "flow" (the cascaded flow), "tps" (a regressed TPS warp) or "none" (no warping).
-        dense: feed DensePose-style IUV maps to stages 1 and 2 (ClothFlowDense); the stage
-            configs then need 3 extra channels (see :mod:`clothflow.models.variants`).
+        dense: feed DensePose-style IUV maps to stages 1 and 2 (ClothFlowDense).
+
+    The stages' input channel counts (layout classes, pose heatmaps, the extra channels a
+    task or variant adds) are derived from these choices (:meth:`clothflow.models.tasks.Task.extra_channels`),
+    never set by hand: values read from a file are replaced by the derived ones.
     """
 
     task: str = "transfer"
@@ -51,6 +57,23 @@ class PipelineConfig:
     flow: FlowConfig = field(default_factory=FlowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
 
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:  # reported by check()
+            return
+        extra = self.make_task().extra_channels()
+        common = {"num_classes": labels.NUM_CLASSES}
+        self.layout = dataclasses.replace(
+            self.layout, extra_channels=extra.layout, pose_channels=pose.NUM_KEYPOINTS, **common
+        )
+        self.flow = dataclasses.replace(
+            self.flow, source_extra_channels=extra.flow_source, target_extra_channels=extra.flow_target, **common
+        )
+        self.render = dataclasses.replace(self.render, pose_channels=pose.NUM_KEYPOINTS, **common)
+
+    def make_task(self) -> Task:
+        """The :class:`~clothflow.models.tasks.Task` this pipeline runs, with its settings."""
+        return make_task(self.task, heatmap_sigma=self.heatmap_sigma, use_layout=self.use_layout, dense=self.dense)
+
     def check(self) -> None:
         """Raise ClothflowError for combinations the pipeline cannot build."""
         if self.task not in TASKS:
@@ -59,15 +82,6 @@ class PipelineConfig:
             raise ClothflowError(f"unknown warp {self.warp!r}; choose one of: {', '.join(WARPS)}")
         if self.task == "tryon" and (not self.use_layout or self.dense or self.warp == "none"):
             raise ClothflowError("try-on supports the tps, no_cascade and no_style variants only")
-        want_layout_extra = (3 if self.dense else 0) + (TRYON_LAYOUT_EXTRA if self.task == "tryon" else 0)
-        want_src_extra = 3 if self.dense else 0
-        want_tgt_extra = (3 if self.dense else 0) + (0 if self.use_layout else 18)
-        got = (self.layout.extra_channels, self.flow.source_extra_channels, self.flow.target_extra_channels)
-        if got != (want_layout_extra, want_src_extra, want_tgt_extra):
-            raise ClothflowError(
-                f"extra input channels (layout, flow source, flow target) = {got} do not match this variant, "
-                f"which needs {(want_layout_extra, want_src_extra, want_tgt_extra)}; use --variant to set them"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -80,10 +94,7 @@ class PipelineConfig:
         return json.dumps(self.to_dict(), indent=2)
 
 
-# Try-on's layout stage sees, besides the clothing-agnostic person, its body-shape mask (1)
-# and the in-shop garment (3) with its mask (1).
-TRYON_LAYOUT_EXTRA = 5
-TASKS = ("transfer", "tryon")
+TASKS = tuple(TASK_TYPES)
 WARPS = ("flow", "tps", "none")
 
 
@@ -92,14 +103,14 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
 
     - ``paper``: 256 x 176, 64 base channels (the paper's U-Net widths), 4 flow levels.
     - ``tiny``: 64 x 44, 16 base channels, for CPU tests and the demo; trained at the same
-      per-stage rates as ``fast`` (:func:`preset_training`).
+      per-stage rates as ``fast`` (:func:`clothflow.training.settings.preset_training`).
     - ``fast``: 256 x 176 for CPU inference: widths 16, and the layout and render U-Nets work
       at half resolution (``scale=2``; the layout is upsampled, the render's composition mask
       and raw image too, while the warped cloth it blends in stays full resolution): 4.6
       GFLOP/image instead of the paper's 164. It trains with its own learning rates
-      (:func:`preset_training`); so trained for as many steps as ``paper``, it scores 0.012
-      lower SSIM on the synthetic benchmark at 64 x 44 (five seeds), with a flow EPE within
-      5% (the README's tables).
+      (:func:`clothflow.training.settings.preset_training`); so trained for as many steps
+      as ``paper``, it scores 0.012 lower SSIM on the synthetic benchmark at 64 x 44 (five
+      seeds), with a flow EPE within 5% (the README's tables).
       Speed: ``benchmarks/inference.py``; quality: ``benchmarks/fast_quality.py``.
     """
     if task not in TASKS:
@@ -107,35 +118,16 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
     sizes = {"paper": ((256, 176), 64, 1), "tiny": ((64, 44), 16, 1), "fast": ((256, 176), 16, 2)}
     _check_preset(name)
     size, base, scale = sizes[name]
-    extra = TRYON_LAYOUT_EXTRA if task == "tryon" else 0
     return PipelineConfig(
         task=task,
         size=size,
-        layout=LayoutConfig(base_channels=base, depth=4, extra_channels=extra, scale=scale),
+        layout=LayoutConfig(base_channels=base, depth=4, scale=scale),
         flow=FlowConfig(base_channels=base, num_levels=4),
         render=RenderConfig(base_channels=base, depth=4, scale=scale),
     )
 
 
 PRESETS = ("paper", "tiny", "fast")
-
-# Training settings each preset is trained with unless told otherwise (TrainConfig fields, as
-# after ``--set train.``). Widths-16 networks take much larger Adam steps than the paper's
-# widths-64 ones; these rates are the best of a sweep at 64 x 44, 150 steps per stage
-# (``benchmarks/fast_quality.py``; the README's table), and serve ``tiny`` as well.
-_WIDTH16_RATES = ("stage_lr.layout=3.2e-3", "stage_lr.flow=4e-4", "stage_lr.render=3.2e-3")
-_PRESET_TRAINING = {"fast": _WIDTH16_RATES, "tiny": _WIDTH16_RATES}
-
-
-def preset_training(name: str) -> list[str]:
-    """The ``TrainConfig`` overrides preset ``name`` trains with by default (``key=value``).
-
-    Example:
-        >>> preset_training("fast")[1]
-        'stage_lr.flow=4e-4'
-    """
-    _check_preset(name)
-    return list(_PRESET_TRAINING.get(name, ()))
 
 
 def _check_preset(name: str) -> None:

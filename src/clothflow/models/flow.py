@@ -192,18 +192,7 @@ class FlowNet(nn.Module):
                 f"num_levels={self.config.num_levels}); "
                 "pad it (FlowNet.forward does) or choose another size"
             )
-        src_feats = self.source_encoder(source)
-        tgt_feats = self.target_encoder(target)
-        flows: list[torch.Tensor] = []
-        flow = None
-        for s, t, estimate in zip(reversed(src_feats), reversed(tgt_feats), reversed(self.estimators)):
-            if flow is None:
-                flow = estimate(torch.cat([s, t], dim=1))
-            else:
-                up = upflow(flow)
-                flow = up + estimate(torch.cat([warp(s, up), t], dim=1))
-            flows.append(flow)
-        return flows
+        return self.refine(self.source_encoder(source), self.target_encoder(target))
 
     def forward(
         self,
@@ -249,5 +238,44 @@ class FlowNet(nn.Module):
         source = pad_to_multiple(torch.cat([src_cloth, src_mask, src_layout, *src_x], dim=1), m)
         target = pad_to_multiple(torch.cat([tgt_layout, *tgt_x], dim=1), m)
         flows = self.cascade(source, target)
-        flow = upflow(flows[-1], self.finest_factor)[..., :h, :w]
+        flow = self.full_flow(flows, (h, w))
         return FlowOutput(flows=flows, flow=flow, warped_cloth=warp(src_cloth, flow), warped_mask=warp(src_mask, flow))
+
+    # ---- the cascade in parts, for callers that reuse a source pyramid (animation) ------------
+    def encode_source(self, src_cloth, src_mask, src_layout, src_extra=None) -> list[torch.Tensor]:
+        """The source pyramid ``{S_1..S_L}`` (fine -> coarse) of the padded source input.
+
+        One source serves many targets: encode it once, then :meth:`refine` for each target.
+        Arguments as :meth:`forward`.
+        """
+        src_x = optional_input(src_extra, self.config.source_extra_channels, "src_extra")
+        source = torch.cat([src_cloth, src_mask, src_layout, *src_x], dim=1)
+        return self.source_encoder(pad_to_multiple(source, self.size_multiple))
+
+    def encode_target(self, tgt_layout, tgt_extra=None) -> list[torch.Tensor]:
+        """The target pyramid ``{T_1..T_L}`` (fine -> coarse) of the padded target input."""
+        tgt_x = optional_input(tgt_extra, self.config.target_extra_channels, "tgt_extra")
+        target = torch.cat([tgt_layout, *tgt_x], dim=1)
+        return self.target_encoder(pad_to_multiple(target, self.size_multiple))
+
+    def refine(self, src_feats: list[torch.Tensor], tgt_feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """ClothFlow's eq. 1-2 on two pyramids: ``F_L = E_L([S_L, T_L])``, then each finer level
+        adds ``E_i([W(S_i, U(F_{i+1})), T_i])`` to ``U(F_{i+1})``.
+
+        Returns:
+            Flows coarse -> fine, each N x 2 x h_i x w_i in pixels of its level.
+        """
+        flows: list[torch.Tensor] = []
+        flow = None
+        for s, t, estimate in zip(reversed(src_feats), reversed(tgt_feats), reversed(self.estimators)):
+            if flow is None:
+                flow = estimate(torch.cat([s, t], dim=1))
+            else:
+                up = upflow(flow)
+                flow = up + estimate(torch.cat([warp(s, up), t], dim=1))
+            flows.append(flow)
+        return flows
+
+    def full_flow(self, flows: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        """The finest flow brought to full resolution (``U(F_1)``) and cropped to ``size`` (H, W)."""
+        return upflow(flows[-1], self.finest_factor)[..., : size[0], : size[1]]

@@ -1,7 +1,9 @@
 """The paper's ablations as named sets of config overrides (no copies of code).
 
-Each variant is a list of ``--set`` style overrides on the pipeline config, and ``train.``-
-prefixed ones on the training config; :func:`apply_variant` returns both configs changed.
+Each variant is a list of ``--set`` style overrides on the pipeline config;
+:func:`apply_variant` returns the config changed. What a variant changes in training (e.g. no
+style loss) is with the other training settings:
+:func:`clothflow.training.settings.variant_training`.
 
 ============  =========================================================================
 variant       what changes
@@ -18,9 +20,7 @@ dense         ClothFlowDense: IUV maps as extra input to stages 1 and 2
 
 Example:
     >>> from clothflow.models.config import preset
-    >>> from clothflow.training.loop import TrainConfig
-    >>> p, t = apply_variant("no_cascade", preset("tiny"), TrainConfig())
-    >>> p.flow.num_levels
+    >>> apply_variant("no_cascade", preset("tiny")).flow.num_levels
     1
 """
 
@@ -30,23 +30,21 @@ from clothflow.models.config import PipelineConfig
 from clothflow.core.config import apply_overrides
 from clothflow.core.errors import ClothflowError
 
-VARIANTS: dict[str, list[str]] = {
+ABLATIONS: dict[str, list[str]] = {
     "full": [],
-    "no_layout": ["use_layout=false", "flow.target_extra_channels=18"],
+    "no_layout": ["use_layout=false"],
     "no_flow": ["warp=none"],
     "tps": ["warp=tps"],
     "no_cascade": ["flow.num_levels=1"],
-    "no_style": ["train.loss.render.style=0"],
-    "dense": ["dense=true", "layout.extra_channels=3", "flow.source_extra_channels=3", "flow.target_extra_channels=3"],
+    "no_style": [],  # the same model, trained without the style loss
+    "dense": ["dense=true"],
 }
 
 
-def apply_variant(name: str, pipeline_cfg: PipelineConfig, train_cfg):
-    """Return (pipeline config, train config) of ``name`` applied to the given ones."""
-    if name not in VARIANTS:
-        raise ClothflowError(f"unknown variant {name!r}; choose one of: {', '.join(VARIANTS)}")
-    sets = VARIANTS[name]
-    pipeline_cfg = apply_overrides(pipeline_cfg, [s for s in sets if not s.startswith("train.")])
-    train_cfg = apply_overrides(train_cfg, [s[len("train."):] for s in sets if s.startswith("train.")])
+def apply_variant(name: str, pipeline_cfg: PipelineConfig) -> PipelineConfig:
+    """The pipeline config of ablation ``name``, applied to ``pipeline_cfg`` (checked)."""
+    if name not in ABLATIONS:
+        raise ClothflowError(f"unknown variant {name!r}; choose one of: {', '.join(ABLATIONS)}")
+    pipeline_cfg = apply_overrides(pipeline_cfg, ABLATIONS[name])
     pipeline_cfg.check()
-    return pipeline_cfg, train_cfg
+    return pipeline_cfg

@@ -1,33 +1,38 @@
 """Data-parallel training helpers: process-group setup and teardown, DDP routing, scalar averaging.
 
 Training runs in one process, or in N processes started by ``torchrun --nproc_per_node N -m
-clothflow train ...`` or by :func:`spawn` (``clothflow train --nproc N``). Each process reads its
-rank from the environment torchrun sets (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
-``MASTER_ADDR``, ``MASTER_PORT``); the backend is ``nccl`` on GPUs and ``gloo`` on CPU.
+clothflow train ...`` or by :func:`spawn` (``clothflow train --nproc N``, through
+:func:`launch`). Each process reads its rank from the environment torchrun sets (``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``); the backend is ``nccl`` on
+GPUs and ``gloo`` on CPU.
 
 How N processes stay equal to one: every rank draws the same global batch of a step
-(:class:`clothflow.training.loop.StepBatchSampler`) and takes its shard ``indices[rank::world]``, the
-same interleaved slice :class:`torch.utils.data.DistributedSampler` gives a rank. That sampler
-is not used because it orders an epoch as a whole: a run stopped mid-epoch could not pick up
-at the exact batch it left, whereas batch t here depends on the seed and t alone. The batch
-size must divide by the world size, so each rank's loss is a mean over the same number of
-pairs, and the mean over ranks of those means is the global batch's loss.
+(:class:`clothflow.training.loop.StepBatchSampler`) and takes its shard
+``indices[rank::world]``, the same interleaved slice :class:`torch.utils.data.DistributedSampler`
+gives a rank. That sampler is not used because it orders an epoch as a whole: a run stopped
+mid-epoch could not pick up at the exact batch it left, whereas batch t here depends on the
+seed and t alone. The batch size must divide by the world size, so each rank's loss is a
+mean over the same number of pairs, and the mean over ranks of those means is the global
+batch's loss.
 
-Gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`. The stage
-being trained is wrapped (:func:`data_parallel`), and while its objective runs
-(:func:`routed_through`) the pipeline's attribute of that stage (``pipe.flow`` ...) resolves
-to the wrapper: the objectives call the pipeline's stage methods, which call
-``self.flow(...)``, so the forward passes through DDP and its reducer all-reduces the
-gradients in buckets during ``backward``. The wrapper sits in the pipeline instance's
-``__dict__`` (found before :meth:`torch.nn.Module.__getattr__` looks in ``_modules``), so
-``state_dict`` keys, checkpoints and everything run outside the objective (image logging
-on rank 0 alone, saving) see the plain module. Every rank then applies the same Adam step to
-the same weights. Losses that are not per-pair means (BatchNorm statistics with
-``norm="batch"``, in-batch class weighting of the layout loss) see the shard instead of the
-global batch; the default configuration has neither.
+Gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`. For ClothFlow
+(:mod:`clothflow.training.stages`) the stage being trained is wrapped (:func:`data_parallel`),
+and while its objective runs (:func:`routed_through`) the pipeline's attribute of that stage
+(``pipe.flow`` ...) resolves to the wrapper: the objectives call the pipeline's stage
+methods, which call ``self.flow(...)``, so the forward passes through DDP and its reducer
+all-reduces the gradients in buckets during ``backward``. The wrapper sits in the pipeline
+instance's ``__dict__`` (found before :meth:`torch.nn.Module.__getattr__` looks in
+``_modules``), so ``state_dict`` keys, checkpoints and everything run outside the objective
+(image logging on rank 0 alone, saving) see the plain module. Every rank then applies the
+same Adam step to the same weights. Losses that are not per-pair means (BatchNorm statistics
+with ``norm="batch"``, in-batch class weighting of the layout loss) see the shard instead of
+the global batch; the default configuration has neither. FiNet (:mod:`clothflow.finet.train`)
+wraps its whole objective as a module instead; its codes are random draws, which N
+processes make per shard, so its weights match one process's only in distribution.
 
 Example (two CPU processes on this machine)::
 
+    from clothflow.training.stages import train
     spawn(train, 2, "runs/ddp", pipeline_cfg, train_cfg, progress=False)
 """
 
@@ -222,3 +227,18 @@ def spawn(fn: Callable[..., Any], nprocs: int, *args: Any, **kwargs: Any) -> Non
     import torch.multiprocessing as mp
 
     mp.start_processes(_spawned, args=(nprocs, free_port(), fn, args, kwargs), nprocs=nprocs, start_method="spawn")
+
+
+def launch(fn: Callable[..., Any], nprocs: int, *args: Any, **kwargs: Any) -> bool:
+    """Run ``fn(*args, **kwargs)`` in ``nprocs`` processes (:func:`spawn`), or in this one.
+
+    Under torchrun (``WORLD_SIZE`` set) this process is already one rank: ``fn`` runs here.
+
+    Returns:
+        True in the process that should report (rank 0, or the launching process).
+    """
+    if nprocs > 1 and env_world_size() == 1:
+        spawn(fn, nprocs, *args, **kwargs)
+        return True
+    fn(*args, **kwargs)
+    return is_main_process()

@@ -1,110 +1,53 @@
-"""Training: each stage on its own, in order, with atomic checkpoints and exact resume.
+"""The one training loop: run folder, batches by step, exact resume, time budget, Ctrl-C, logs, DDP.
 
-A run folder holds ``config.json`` + ``model.safetensors`` (loadable with
-``ClothFlowPipeline.from_pretrained``), ``train.json`` (how it is trained),
-``checkpoint.safetensors`` (weights, optimizer, step, RNG) and ``tb/`` (TensorBoard).
+ClothFlow's stages (:mod:`clothflow.training.stages`) and FiNet (:mod:`clothflow.finet.train`)
+train through it. A run folder (:class:`RunFolder`) holds ``config.json`` (the model's config,
+with its ``kind``), ``train.json`` (how it is trained), ``checkpoint.safetensors`` (weights,
+every optimizer's state, step and RNG state, written atomically by
+:mod:`clothflow.training.checkpoint`), ``model.safetensors`` once trained or interrupted
+(``config.json`` + ``model.safetensors`` are what ``from_pretrained`` loads), ``tb/``
+(TensorBoard) and ``losses.jsonl`` (the losses every ``log_every`` steps).
 
-Batches are drawn by step number (:class:`StepBatchSampler`), so a resumed run sees exactly
-the batches an uninterrupted one would have, and ends with the same weights.
+:func:`run_steps` trains one optimizer from ``state.step`` to ``cfg.steps``. Batches are
+drawn by step number (:class:`StepBatchSampler`), and nothing else draws from torch's global
+RNG between steps, so a resumed run sees exactly the batches (and random draws) an
+uninterrupted one would have, and ends with the same weights.
 
-Data-parallel: under ``torchrun --nproc_per_node N`` (or ``clothflow train --nproc N``) each
-rank takes its shard ``[rank::N]`` of every step's global batch (``batch_size`` stays the
-global batch) and the trained stage runs under DistributedDataParallel, which averages the
-gradients over ranks during ``backward``, so N processes end with the weights one process
-would (see :mod:`clothflow.training.distributed`). Rank 0 alone writes the run folder, checkpoints,
-TensorBoard logs and progress bars.
+Data-parallel: under ``torchrun --nproc_per_node N`` (or ``clothflow train --nproc N``, see
+:func:`clothflow.training.distributed.launch`) each rank takes its shard ``[rank::N]`` of every
+step's global batch (``batch_size`` stays the global batch); the caller's objective runs the
+model through DistributedDataParallel, which averages the gradients over ranks during
+``backward``. Losses and the budget's stop are averaged over ranks, so all ranks stop at the
+same step. Rank 0 alone writes the run folder, checkpoints, logs and progress bars.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from clothflow.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
-from clothflow.training import distributed
-from clothflow.models.config import PipelineConfig
 from clothflow.core.config import from_dict
-from clothflow.training.distributed import DistContext
 from clothflow.core.errors import ClothflowError
 from clothflow.core.files import atomic_write_text
-from clothflow.training.losses import FeatureLoss
-from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.training.objectives import OBJECTIVES, STAGES, LossConfig, stage_module
+from clothflow.core.pretrained import KINDS, config_json, read_config
+from clothflow.training import distributed
+from clothflow.training.checkpoint import TrainState, save_checkpoint
+from clothflow.training.distributed import DistContext
+from clothflow.training.settings import LoopConfig
 
 log = logging.getLogger("clothflow")
 
-
-@dataclass
-class StageRates:
-    """Adam learning rates of single stages; 0 means the run's ``lr``.
-
-    Narrow networks take larger steps well: at widths 16 the ``tiny`` and ``fast`` presets train
-    their layout and render U-Nets best at 16 times ``paper``'s rate (see
-    :func:`clothflow.models.config.preset_training`).
-    """
-
-    layout: float = 0.0
-    flow: float = 0.0
-    render: float = 0.0
-
-
-@dataclass
-class TrainConfig:
-    """How a run is trained.
-
-    Args:
-        stage: "layout", "flow", "render" or "all" (the three in order).
-        steps: optimisation steps per stage.
-        batch_size: pairs per step.
-        lr: Adam learning rate (constant; betas 0.5, 0.999 as in pix2pix-style training).
-        stage_lr: per-stage learning rates that replace ``lr`` where non-zero
-            (``--set train.stage_lr.flow=4e-4``).
-        data: "synthetic" (the embedded renderer) or a dataset folder.
-        num_pairs: synthetic training pairs (drawn from ``seed``).
-        seed: seed of the data and the batch order.
-        checkpoint_every: steps between checkpoints.
-        log_every: steps between TensorBoard scalars; images every 10 x that.
-        workers: DataLoader worker processes per rank (0 = in the main process).
-        device: "auto" (a GPU when CUDA is available, else the CPU), "cpu" or "cuda".
-        bf16: bfloat16 autocast of the forward pass on GPUs (ignored on the CPU).
-        minutes: wall-clock budget for the whole run (0 = none); a stage that runs out
-            of time ends early, and the budget is shared in proportion to ``steps``.
-        loss: the loss weights.
-    """
-
-    stage: str = "all"
-    steps: int = 1000
-    batch_size: int = 8
-    lr: float = 2e-4
-    stage_lr: StageRates = field(default_factory=StageRates)
-    data: str = "synthetic"
-    num_pairs: int = 2000
-    seed: int = 0
-    checkpoint_every: int = 200
-    log_every: int = 10
-    workers: int = 0
-    device: str = "auto"
-    bf16: bool = False
-    minutes: float = 0.0
-    loss: LossConfig = field(default_factory=LossConfig)
-
-    def stages(self) -> tuple[str, ...]:
-        if self.stage == "all":
-            return STAGES
-        if self.stage not in STAGES:
-            raise ClothflowError(f"unknown stage {self.stage!r}; choose layout, flow, render or all")
-        return (self.stage,)
-
-    def learning_rate(self, stage: str) -> float:
-        """The Adam learning rate ``stage`` trains with."""
-        return getattr(self.stage_lr, stage) or self.lr
+Objective = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 
 
 class StepBatchSampler(Sampler[list[int]]):
@@ -112,6 +55,10 @@ class StepBatchSampler(Sampler[list[int]]):
 
     With ``world_size`` > 1 each rank yields its shard ``[rank::world_size]`` of the global
     batch of ``batch_size`` indices.
+
+    Example:
+        >>> list(StepBatchSampler(10, 4, seed=0, start=2, stop=4)) == list(StepBatchSampler(10, 4, 0, 0, 4))[2:]
+        True
     """
 
     def __init__(
@@ -130,174 +77,200 @@ class StepBatchSampler(Sampler[list[int]]):
         return max(self.stop - self.start, 0)
 
 
-def make_dataset(data: str, size: tuple[int, int], num_pairs: int, seed: int, task: str = "transfer") -> Dataset:
-    """The training set named by ``data``, for ``task`` ("transfer" or "tryon").
-
-    ``"synthetic"`` is the embedded renderer; a folder is read in the layout it holds
-    (try-on: VITON, VITON-HD or the project's synthetic VITON output).
-    """
-    if data == "synthetic":
-        from clothflow.data.datasets.synthetic import SyntheticPairs
-
-        return SyntheticPairs(num_pairs=num_pairs, size=size, seed=seed, task=task)
-    path = Path(data)
-    if not path.exists():
-        raise ClothflowError("dataset folder not found; use --data synthetic for the embedded renderer", path)
-    if task == "tryon":
-        from clothflow.data.datasets.viton import VitonDataset
-
-        return VitonDataset(path, size=size)
-    raise ClothflowError("training pose transfer on a dataset folder is not supported yet; use --data synthetic", path)
-
-
-RUN_FILES = ("config.json", "train.json")
-
-
-def _stage_budget(cfg: TrainConfig, stages: list[str], started: float, done: list[str]) -> float | None:
-    """Deadline (time.monotonic) of the next stage under a --minutes budget, shared equally."""
-    if cfg.minutes <= 0:
-        return None
-    remaining = [s for s in stages if s not in done]
-    left = cfg.minutes * 60 - (time.monotonic() - started)
-    return time.monotonic() + max(left, 0) / max(len(remaining), 1)
-
-
-def train(
-    run_dir: str | Path,
-    pipeline_cfg: PipelineConfig | None = None,
-    train_cfg: TrainConfig | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    on_step: Callable[[str, int, dict], None] | None = None,
-) -> ClothFlowPipeline:
-    """Train (or resume) a run and return the trained pipeline.
+class RunFolder:
+    """A training run's folder, for one kind of model (a key of :data:`clothflow.core.pretrained.KINDS`).
 
     Args:
-        run_dir: the run folder (created if needed).
-        pipeline_cfg, train_cfg: configs for a new run; on resume they are read from the
-            run, and a given ``train_cfg`` replaces the stored one (e.g. more steps).
-        resume: continue from ``run_dir/checkpoint.safetensors``.
-        progress: show tqdm progress bars (rank 0 only).
-        on_step: called after every step with (stage, step, losses averaged over ranks),
-            on every rank; tests use it.
+        path: the folder (created when the run starts).
+        kind: "clothflow" or "finet"; ``config.json`` must hold this kind on resume.
     """
-    run = Path(run_dir)
-    if resume:
-        if not (run / "train.json").is_file():
-            raise ClothflowError("not a training run (no train.json); start one with `clothflow train --out`", run)
-        pipeline_cfg = PipelineConfig.from_dict(json.loads((run / "config.json").read_text()))
-        if train_cfg is None:
-            train_cfg = from_dict(TrainConfig, json.loads((run / "train.json").read_text()))
-    else:
-        if (run / "checkpoint.safetensors").exists():
-            raise ClothflowError("already holds a training run; use --resume to continue it or choose a new --out", run)
-        pipeline_cfg = pipeline_cfg or PipelineConfig()
-        train_cfg = train_cfg or TrainConfig()
-    ctx = distributed.setup(train_cfg.device)
+
+    def __init__(self, path: str | Path, kind: str) -> None:
+        self.path, self.kind = Path(path), kind
+        self.checkpoint = self.path / "checkpoint.safetensors"
+
+    def configs(self, resume: bool, config_class: type, train_class: type, config: Any = None, train_cfg: Any = None):
+        """The run's (model config, train config): read back on resume, else the given ones or defaults.
+
+        On resume a given ``train_cfg`` replaces the stored one (e.g. more steps). Raises
+        ClothflowError for a new run in a folder that already holds one, and for a resume of a
+        folder that holds no run, another kind of model, or unreadable configs.
+        """
+        if not resume:
+            if self.checkpoint.exists():
+                raise ClothflowError("already holds a training run; use --resume to continue it or choose a new --out",
+                                     self.path)
+            config = config if config is not None else config_class()
+            return config, train_cfg if train_cfg is not None else train_class()
+        train_json = self.path / "train.json"
+        if not train_json.is_file():
+            raise ClothflowError(f"not a training run (no train.json); start one with {KINDS[self.kind].train}",
+                                 self.path)
+        data = read_config(self.path, self.kind)
+        try:
+            config = config_class.from_dict({k: v for k, v in data.items() if k != "kind"})
+            if train_cfg is None:
+                train_cfg = from_dict(train_class, json.loads(train_json.read_text()))
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+            raise ClothflowError(f"unreadable run config: {exc}", self.path) from None
+        return config, train_cfg
+
+    def write_configs(self, config: Any, train_cfg: Any, ctx: DistContext) -> None:
+        """Write ``config.json`` and ``train.json`` (rank 0, once every rank has checked the folder)."""
+        distributed.barrier(ctx)
+        if not ctx.is_main:
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path / "config.json", config_json(self.kind, config))
+            atomic_write_text(self.path / "train.json", json.dumps(dataclasses.asdict(train_cfg), indent=2))
+        except OSError as exc:
+            raise ClothflowError(f"cannot write the run folder ({exc.strerror})", self.path) from None
+
+
+@contextmanager
+def distributed_context(device: str, batch_size: int) -> Iterator[DistContext]:
+    """This process's place in the run (joining the process group torchrun describes), left on exit.
+
+    Raises:
+        ClothflowError: ``batch_size`` (the global batch) does not split equally over the ranks.
+    """
+    ctx = distributed.setup(device)
     try:
-        if train_cfg.batch_size % ctx.world_size:
+        if batch_size % ctx.world_size:
             raise ClothflowError(
-                f"batch_size {train_cfg.batch_size} does not divide into {ctx.world_size} processes; "
+                f"batch_size {batch_size} does not divide into {ctx.world_size} processes; "
                 "batch_size is the global batch, split equally over ranks"
             )
-        distributed.barrier(ctx)  # every rank has checked the run folder before rank 0 writes to it
-        if ctx.is_main:
-            try:
-                run.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(run / "config.json", pipeline_cfg.to_json())
-                atomic_write_text(run / "train.json", json.dumps(asdict(train_cfg), indent=2))
-            except OSError as exc:
-                raise ClothflowError(f"cannot write the run folder ({exc.strerror})", run) from None
-        return _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx)
+        yield ctx
     finally:
         distributed.teardown(ctx)
 
 
-def _train_stages(run, pipeline_cfg, train_cfg, resume, progress, on_step, ctx: DistContext) -> ClothFlowPipeline:
-    torch.manual_seed(train_cfg.seed)  # same seed, same initial weights (on every rank)
-    pipe = ClothFlowPipeline(pipeline_cfg)
-    state = TrainState(stage=train_cfg.stages()[0])
-    ckpt = run / "checkpoint.safetensors"
-    optimizers: dict[str, dict] = {}  # each trained stage's Adam state, kept in every checkpoint
-    if resume:
-        state, optimizers = load_checkpoint(ckpt, pipe)
-    pipe.to(ctx.device)
-    distributed.broadcast_parameters(pipe, ctx)
-    features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)
-    dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed, pipeline_cfg.task)
-    writer = _summary_writer(run / "tb") if ctx.is_main else None
-    started = time.monotonic()
-    try:
-        stages = [s for s in train_cfg.stages() if s in pipe.stages()]
-        for stage in stages:
-            if stage == "render" and pipe.flow is not None and "flow" not in state.completed:
-                raise ClothflowError(
-                    "the renderer is trained on the flow stage's warped cloth: train --stage flow first", run
-                )
-            if state.stage != stage or stage in state.completed:
-                done = state.stage_steps.get(stage, 0)
-                if stage in state.completed and done >= train_cfg.steps:
-                    continue
-                state = replace(state, stage=stage, step=done)
-            deadline = _stage_budget(train_cfg, stages, started, state.completed)
-            _train_stage(
-                pipe, stage, state, dataset, features, train_cfg, run, writer, deadline, progress, on_step,
-                optimizers, ctx,
-            )
-            if stage not in state.completed:
-                state.completed.append(stage)
-            state.stage_steps[stage] = state.step
-            if ctx.is_main:
-                save_checkpoint(ckpt, pipe, optimizers, state)
-    finally:
-        if writer is not None:
-            writer.close()
-    if ctx.is_main:
-        pipe.save_pretrained(run)
-    distributed.barrier(ctx)  # the run folder is complete when any rank returns
-    return pipe.eval()
+@dataclass
+class Run:
+    """A run under way: its folder, this process's place, and where it reports.
+
+    Attributes:
+        folder: the run folder.
+        ctx: this process's place (rank 0 writes).
+        progress: show tqdm progress bars (rank 0).
+        on_step: called after every step with (name, step, losses averaged over ranks), on
+            every rank; tests use it.
+        log_images: called as ``log_images(writer, name, batch, step)`` every ``10 * log_every``
+            steps on rank 0, to add image summaries to TensorBoard.
+    """
+
+    folder: RunFolder
+    ctx: DistContext
+    progress: bool = False
+    on_step: Callable[[str, int, dict[str, float]], None] | None = None
+    log_images: Callable[[Any, str, dict, int], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.writer = _summary_writer(self.folder.path / "tb") if self.ctx.is_main else None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def save(self, model: nn.Module, optimizers: dict[str, dict], state: TrainState, pretrained: bool = False) -> None:
+        """Rank 0: write the checkpoint and, with ``pretrained``, the model (``model.safetensors``)."""
+        if not self.ctx.is_main:
+            return
+        save_checkpoint(self.folder.checkpoint, model, optimizers, state)
+        if pretrained:
+            model.save_pretrained(self.folder.path)
+
+    def report(self, name: str, step: int, scalars: dict[str, float], batch: dict, seconds: float,
+               log_every: int) -> None:
+        """Rank 0: losses to TensorBoard and ``losses.jsonl``; images every ``10 * log_every`` steps."""
+        if not self.ctx.is_main:
+            return
+        if self.writer is not None:
+            for k, v in scalars.items():
+                self.writer.add_scalar(f"{name}/{k}", v, step)
+            if self.log_images is not None and step % (log_every * 10) == 0:
+                self.log_images(self.writer, name, batch, step)
+        line = json.dumps({"stage": name, "step": step, "seconds": round(seconds, 1), **scalars})
+        with open(self.folder.path / "losses.jsonl", "a") as f:
+            f.write(line + "\n")
 
 
-def _train_stage(
-    pipe, stage, state, dataset, features, cfg, run, writer, deadline, progress, on_step, optimizers: dict,
-    ctx: DistContext,
+def deadline_after(seconds: float | None) -> float | None:
+    """The ``time.monotonic()`` deadline ``seconds`` from now (None: no budget)."""
+    return None if seconds is None else time.monotonic() + max(seconds, 0.0)
+
+
+def run_steps(
+    run: Run,
+    name: str,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    objective: Objective,
+    dataset: Dataset,
+    cfg: LoopConfig,
+    state: TrainState,
+    optimizers: dict[str, dict],
+    seed: int | None = None,
+    deadline: float | None = None,
+    collate_fn: Callable[[list], Any] | None = None,
 ) -> None:
-    """Train one stage from ``state.step``; ``optimizers`` holds each stage's Adam state, this
-    stage's is resumed from it (when present) and updated in it."""
+    """Train ``optimizer`` from ``state.step`` to ``cfg.steps`` (or the deadline), checkpointing as it goes.
+
+    Args:
+        run: the run under way.
+        name: what is trained ("flow", "inpaint"): the progress bar's and the logs' label and
+            the key of this optimizer's state in ``optimizers``.
+        model: the whole model, as checkpointed (and saved with ``save_pretrained`` on Ctrl-C).
+        optimizer: over the parameters trained here, at the rate to train with; it resumes
+            the state stored under ``optimizers[name]`` (keeping its own rate) when
+            ``state.step`` > 0, and a run started afresh drops a stored one.
+        objective: a batch (a dict of tensors, on the run's device, this rank's shard) ->
+            losses, the optimised one under ``"total"``. Under DDP it runs the model through
+            its DistributedDataParallel wrapper.
+        dataset: the training set; ``cfg.batch_size`` items are drawn per step.
+        cfg: steps, batch size, workers, logging and checkpoint intervals, bf16.
+        state: where training stands; ``state.step`` is advanced.
+        optimizers: every optimizer's state by name, all kept in each checkpoint; this one's
+            is updated on return.
+        seed: seed of the batch order (default ``cfg.seed``).
+        deadline: ``time.monotonic()`` after which training stops (None: no budget).
+        collate_fn: how items make a batch (default: stacking, as DataLoader does).
+
+    Raises:
+        KeyboardInterrupt: after saving the checkpoint and the model (rank 0).
+    """
     from tqdm import tqdm
 
-    module = stage_module(pipe, stage)
-    pipe.eval()
-    module.train()
-    params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.learning_rate(stage), betas=(0.5, 0.999))
-    ckpt = run / "checkpoint.safetensors"
-    if state.step == 0:  # a stage started afresh does not take a state left from an earlier start
-        optimizers.pop(stage, None)
-    if stage in optimizers:
-        optimizer.load_state_dict(optimizers[stage])
-        for group in optimizer.param_groups:  # the stored state brings its rate; a resumed run may set another
-            group["lr"] = cfg.learning_rate(stage)
+    ctx = run.ctx
+    seed = cfg.seed if seed is None else seed
+    if state.step == 0:  # a start afresh does not take a state left by an earlier start
+        optimizers.pop(name, None)
+    if name in optimizers:
+        rates = [group["lr"] for group in optimizer.param_groups]
+        optimizer.load_state_dict(optimizers[name])
+        for group, lr in zip(optimizer.param_groups, rates):  # the stored rate gives way to this run's
+            group["lr"] = lr
 
-    def save() -> None:
-        optimizers[stage] = optimizer.state_dict()
-        save_checkpoint(ckpt, pipe, optimizers, state)
-    ddp = distributed.data_parallel(module, ctx)  # None in one process
-    sampler = StepBatchSampler(
-        len(dataset), cfg.batch_size, cfg.seed + STAGES.index(stage), state.step, cfg.steps, ctx.rank, ctx.world_size
-    )
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False,
-                        pin_memory=ctx.device.type == "cuda")
-    objective = OBJECTIVES[pipe.config.task][stage]
+    def save(pretrained: bool = False) -> None:
+        optimizers[name] = optimizer.state_dict()
+        run.save(model, optimizers, state, pretrained)
+
+    sampler = StepBatchSampler(len(dataset), cfg.batch_size, seed, state.step, cfg.steps, ctx.rank, ctx.world_size)
+    # a generator of its own: creating the loader's iterator then takes nothing from the global RNG
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_fn,
+                        pin_memory=ctx.device.type == "cuda", generator=torch.Generator().manual_seed(seed))
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and ctx.device.type == "cuda")
-    show = progress and ctx.is_main
-    bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {stage}", disable=not show, dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=state.step, desc=f"train {name}", disable=not (run.progress and ctx.is_main),
+               dynamic_ncols=True)
+    started = time.monotonic()
     try:
         for batch in loader:
             batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
             optimizer.zero_grad(set_to_none=True)
-            with autocast, distributed.routed_through(pipe, stage, ddp):
-                terms = objective(pipe, batch, features, cfg.loss)
+            with autocast:
+                terms = objective(batch)
             terms["total"].backward()  # under DDP: the global batch's gradient on every rank
             optimizer.step()
             state.step += 1
@@ -305,27 +278,21 @@ def _train_stage(
             scalars, stop = distributed.average_scalars({k: float(v.detach()) for k, v in terms.items()}, ctx, late)
             bar.update(1)
             bar.set_postfix(loss=f"{scalars['total']:.4f}")
-            if writer is not None and state.step % cfg.log_every == 0:
-                for k, v in scalars.items():
-                    writer.add_scalar(f"{stage}/{k}", v, state.step)
-                if state.step % (cfg.log_every * 10) == 0:
-                    _log_images(writer, pipe, stage, batch, state.step)
-            if on_step is not None:
-                on_step(stage, state.step, scalars)
-            if ctx.is_main and state.step % cfg.checkpoint_every == 0:
+            if state.step % cfg.log_every == 0 or state.step == cfg.steps or stop:
+                run.report(name, state.step, scalars, batch, time.monotonic() - started, cfg.log_every)
+            if run.on_step is not None:
+                run.on_step(name, state.step, scalars)
+            if state.step % cfg.checkpoint_every == 0:
                 save()
             if stop:
-                log.info("%s: time budget reached at step %d", stage, state.step)
+                log.info("%s: time budget reached at step %d", name, state.step)
                 break
     except KeyboardInterrupt:
-        if ctx.is_main:
-            save()
-            pipe.save_pretrained(run)
+        save(pretrained=True)
         raise
     finally:
         bar.close()
-    module.eval()
-    optimizers[stage] = optimizer.state_dict()  # on every rank: the caller's checkpoint holds it
+    optimizers[name] = optimizer.state_dict()  # on every rank: the caller's checkpoint holds it
 
 
 def _summary_writer(path: Path):
@@ -335,15 +302,3 @@ def _summary_writer(path: Path):
         log.warning("tensorboard is not importable; training runs without TensorBoard logs")
         return None
     return SummaryWriter(str(path))
-
-
-@torch.no_grad()
-def _log_images(writer, pipe: ClothFlowPipeline, stage: str, batch: dict, step: int) -> None:
-    from clothflow.evaluation.visualize import result_grid
-
-    was_training = pipe.training
-    pipe.eval()
-    small = {k: v[:4] for k, v in batch.items()}
-    grid = result_grid(small, pipe.predict(small))  # H x W x 3 uint8
-    writer.add_image(f"{stage}/results", grid, step, dataformats="HWC")
-    pipe.train(was_training)

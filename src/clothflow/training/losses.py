@@ -5,6 +5,9 @@
   total variation of every level's flow (:func:`tv_loss`); :func:`flow_epe` for evaluation.
 - Stage 3: :func:`render_losses` = L1 + perceptual + style (Gram matrices).
 
+Their weights (:class:`FlowLossWeights`, :class:`RenderLossWeights`) live with the other
+training settings in :mod:`clothflow.training.settings`.
+
 Perceptual and style terms come from a :class:`FeatureLoss`. With ImageNet VGG19 weights
 (see :func:`clothflow.models.vgg.load_vgg19`) it is the usual VGG loss: perceptual = sum of
 L1 between relu1_1 .. relu5_1 features weighted 1/32, 1/16, 1/8, 1/4, 1 (pix2pixHD);
@@ -26,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import kornia
@@ -34,9 +36,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from clothflow.core.ops.ssim import SSIM_WINDOW, ssim_map
 from clothflow.models.flow import FlowOutput
 from clothflow.models.render import RenderOutput
 from clothflow.models.vgg import VGG19, load_vgg19, vgg19_candidates
+from clothflow.training.settings import FlowLossWeights, RenderLossWeights
 
 log = logging.getLogger("clothflow")
 
@@ -44,7 +48,6 @@ log = logging.getLogger("clothflow")
 PERCEPTUAL_LAYERS: dict[str, float] = {"relu1_1": 1 / 32, "relu2_1": 1 / 16, "relu3_1": 1 / 8, "relu4_1": 1 / 4, "relu5_1": 1.0}
 STYLE_LAYERS: tuple[str, ...] = ("relu2_2", "relu3_4", "relu4_4", "relu5_2")
 SUBSTITUTE_SCALES = 3
-_SSIM_WINDOW = 7
 _warned_substitute = False
 
 
@@ -119,14 +122,14 @@ def sobel_gradients(x: torch.Tensor) -> torch.Tensor:
 def _scales(x: torch.Tensor, n: int) -> list[torch.Tensor]:
     """``x`` and up to ``n - 1`` 2 x 2 average-pooled copies, stopping below the SSIM window."""
     out = [x]
-    while len(out) < n and min(out[-1].shape[-2:]) >= 2 * _SSIM_WINDOW:
+    while len(out) < n and min(out[-1].shape[-2:]) >= 2 * SSIM_WINDOW:
         out.append(F.avg_pool2d(out[-1], 2))
     return out
 
 
 def _l1_ssim(x: torch.Tensor, y: torch.Tensor, value_range: float) -> torch.Tensor:
-    ssim = kornia.metrics.ssim(x, y, _SSIM_WINDOW, max_val=value_range)
-    return F.l1_loss(x, y) + (1.0 - ssim).mean()
+    """L1 + (1 - mean SSIM) of N x C x H x W tensors with values spanning ``value_range``; scalar."""
+    return F.l1_loss(x, y) + (1.0 - ssim_map(x, y, value_range)).mean()
 
 
 def substitute_perceptual(x: torch.Tensor, y: torch.Tensor, scales: int = SUBSTITUTE_SCALES) -> torch.Tensor:
@@ -236,15 +239,6 @@ class FeatureLoss(nn.Module):
 # stage losses
 
 
-@dataclass
-class FlowLossWeights:
-    """Weights of the flow-stage losses (``smooth`` multiplies the sum over levels of :func:`tv_loss`)."""
-
-    perceptual: float = 1.0
-    mask: float = 1.0
-    smooth: float = 0.01
-
-
 def flow_losses(
     out: FlowOutput,
     tgt_cloth: torch.Tensor,
@@ -273,19 +267,6 @@ def flow_losses(
     }
     losses["total"] = w.perceptual * losses["perceptual"] + w.mask * losses["mask"] + w.smooth * losses["smooth"]
     return losses
-
-
-@dataclass
-class RenderLossWeights:
-    """Weights of the render-stage losses; ``style=0`` disables the style term (the "no style" ablation).
-
-    The style default (Gram matrices normalised by C * H * W) follows the order of magnitude of
-    GFLA's VGG style weight; it is untuned here (no VGG19 weights were available to tune with).
-    """
-
-    l1: float = 1.0
-    perceptual: float = 1.0
-    style: float = 250.0
 
 
 def render_losses(

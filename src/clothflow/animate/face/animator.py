@@ -16,9 +16,16 @@ occluded faces (hands, hair over the eyes), teeth or tongue (an opening mouth sh
 portrait's own teeth, if it shows any, and a dark interior), hair or shoulders following the head (they bend within the anchor ring),
 gaze (the irises move with the lids, not on their own).
 
-Example:
-    >>> from clothflow.animate.face.animator import animate_face        # doctest: +SKIP
-    >>> frames = list(animate_face(portrait, driving_frames))   # doctest: +SKIP
+Example (a scikit-image portrait, driven by a clip made from itself):
+    >>> from skimage.data import astronaut
+    >>> from clothflow.animate.face.driving import synthetic_face_clip
+    >>> from clothflow.animate.face.landmarks import FaceLandmarker
+    >>> portrait = astronaut()[:256, 96:352]
+    >>> with FaceLandmarker() as find:
+    ...     clip = synthetic_face_clip(portrait, find(portrait))
+    >>> frames = list(animate_face(portrait, clip.frames[:3]))
+    >>> len(frames), frames[0].shape, frames[0].dtype
+    (3, (256, 256, 3), dtype('uint8'))
 """
 
 from __future__ import annotations

@@ -7,9 +7,14 @@ skin colour next to it and drawing a lash line, and the mouth opens by pushing e
 below the lips down along a lens-shaped gap that is filled with a dark interior. The clip is
 then framed differently from the portrait (cropped and resized), as a real driver would be.
 
-Example:
-    >>> clip = synthetic_face_clip(portrait, landmarks)       # doctest: +SKIP
-    >>> clip.events[:4]                                      # doctest: +SKIP
+Example (scikit-image ships this portrait):
+    >>> from skimage.data import astronaut
+    >>> from clothflow.animate.face.landmarks import FaceLandmarker
+    >>> portrait = astronaut()[:256, 96:352]  # 256 x 256 x 3 around the face
+    >>> with FaceLandmarker() as find:
+    ...     landmarks = find(portrait)
+    >>> clip = synthetic_face_clip(portrait, landmarks)
+    >>> clip.events[:4]
     ('neutral', 'nod', 'nod', 'neutral')
 """
 

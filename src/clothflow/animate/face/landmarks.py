@@ -22,7 +22,7 @@ from types import ModuleType
 import numpy as np
 
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.prepare import INSTALL_HINT, import_mediapipe
+from clothflow.estimate.prepare import INSTALL_HINT, import_mediapipe
 
 NUM_FACE_LANDMARKS = 478  # 468 mesh points + 2 x 5 iris points (refine_landmarks)
 
@@ -133,9 +133,12 @@ class FaceLandmarker:
         refine: with the iris refinement (478 points, better lids and lips); False gives 468.
         min_confidence: detection (and tracking) confidence below which no face is returned.
 
-    Example:
-        >>> with FaceLandmarker() as find:                     # doctest: +SKIP
-        ...     lm = find(rgb)                                  # 478 x 2 (x, y) pixels, or None
+    Example (scikit-image ships this portrait):
+        >>> from skimage.data import astronaut
+        >>> with FaceLandmarker() as find:
+        ...     lm = find(astronaut())  # 478 x 2 (x, y) pixels, or None
+        >>> lm.shape
+        (478, 2)
     """
 
     def __init__(self, *, static: bool = True, refine: bool = True, min_confidence: float = 0.5) -> None:

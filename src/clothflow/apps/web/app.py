@@ -3,7 +3,8 @@
 Needs the optional ``[web]`` extra (``pip install 'clothflow[web]'``). The page's logic lives in
 :mod:`clothflow.apps.web.backend`; this module only lays out the page and wires events to it.
 
-Example (tiny untrained models, no server started):
+Example (tiny untrained models, no server started; skipped in the doctest run, as importing
+Gradio takes seconds: tests/apps/test_app.py builds the page):
     >>> from clothflow.models.config import preset
     >>> from clothflow.models.pipeline import ClothFlowPipeline
     >>> app = build_app(ClothFlowPipeline(preset("tiny")), None, examples=1)  # doctest: +SKIP

@@ -5,7 +5,7 @@ numpy arrays and small dataclasses, so they are tested without a browser or a se
 
 Synthetic example people are rendered on start-up (a few milliseconds each) and keep their
 parsing and keypoints, so the examples work without the pose estimator. Uploaded photos get
-theirs from :func:`clothflow.apps.prepare.prepare_image` (the ``[pose]`` extra); without it the
+theirs from :func:`clothflow.estimate.prepare.prepare_image` (the ``[pose]`` extra); without it the
 error says what to install.
 
 Example:
@@ -27,9 +27,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import image_tensor, label_tensor, mask_from_white, mask_tensor
+from clothflow.apps.infer import mask_from_white
+from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
 from clothflow.models.pipeline import ClothFlowPipeline
-from clothflow.evaluation.visualize import to_uint8
+from clothflow.core.images import to_uint8
 
 log = logging.getLogger("clothflow")
 
@@ -182,7 +183,7 @@ def person_from_upload(path: str | Path | None, what: str = "person photo") -> P
     Raises:
         ClothflowError: a bad file, the extra missing ("pip install 'clothflow[pose]'"), or no person found.
     """
-    from clothflow.apps.prepare import prepare_image
+    from clothflow.estimate.prepare import prepare_image
 
     image = read_upload(path, what)
     try:
@@ -228,7 +229,7 @@ def _person_tensors(pipe: ClothFlowPipeline, person: PersonInput, need_pose: boo
     if person.parse is None or (need_pose and person.keypoints is None):
         raise ClothflowError(f"{person.name}: its parsing and pose are unknown; upload it again")
     size = pipe.config.size
-    tensors = [image_tensor(person.image, size), label_tensor(person.parse, size)]
+    tensors = [resized_image_tensor(person.image, size), label_tensor(person.parse, size)]
     if need_pose:
         kps = pose.scale_keypoints(person.keypoints, person.image.shape[:2], size)
         tensors.append(torch.from_numpy(kps).unsqueeze(0))
@@ -248,7 +249,7 @@ def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: Garm
     size = pipe.config.size
     mask = mask_from_white(garment.image) if garment.mask is None else garment.mask
     with torch.inference_mode():
-        out = pipe.tryon(*_person_tensors(pipe, person, need_pose=True), image_tensor(garment.image, size),
+        out = pipe.tryon(*_person_tensors(pipe, person, need_pose=True), resized_image_tensor(garment.image, size),
                          mask_tensor(mask, size))
     layout = labels.colourise(out.layout[0].numpy())
     warped = to_uint8(out.flow.warped_cloth[0] * out.flow.warped_mask[0] + (1 - out.flow.warped_mask[0]))

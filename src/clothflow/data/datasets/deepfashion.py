@@ -30,8 +30,9 @@ from torch.utils.data import Dataset
 from clothflow.core.ops.coarse_layout import coarse_layout, foreground_mask
 from clothflow.data.formats.images import fit_flow, fit_to_size, read_gray, read_rgb
 from clothflow.data.formats.keypoints import read_annotation_csv, read_pairs_csv
+from clothflow.data.synth.poses import PoseSampler
 from clothflow.core.ops.pose import visible
-from clothflow.data.datasets.synthetic import flow_tensors, image_tensor, iuv_tensor
+from clothflow.core.images import flow_tensors, image_tensor, iuv_tensor
 from clothflow.core.errors import ClothflowError
 
 log = logging.getLogger(__name__)
@@ -409,7 +410,7 @@ class DeepFashionPairs(Dataset):
         return item
 
 
-def real_pose_sampler(poses: "str | Path | PoseSampler", frame: tuple[int, int] | None = None) -> "PoseSampler":
+def real_pose_sampler(poses: str | Path | PoseSampler, frame: tuple[int, int] | None = None) -> PoseSampler:
     """A :class:`PoseSampler` over the poses of a DeepFashion annotation CSV (frame detected).
 
     Args:
@@ -422,8 +423,6 @@ def real_pose_sampler(poses: "str | Path | PoseSampler", frame: tuple[int, int] 
     Raises:
         ClothflowError: unreadable CSV, or no usable pose (naming the file).
     """
-    from clothflow.data.synth.poses import PoseSampler
-
     if isinstance(poses, PoseSampler):
         return poses
     split = load_split(poses, None, frame)

@@ -18,26 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clothflow.data.synth.renderer import Render, make_transfer_pair, make_tryon_pair
 from clothflow.core.errors import ClothflowError
+from clothflow.core.images import flow_tensors, image_tensor, iuv_tensor
+from clothflow.data.synth.renderer import Render, make_transfer_pair, make_tryon_pair
 
 TASKS = ("transfer", "tryon")
-
-
-def image_tensor(image: np.ndarray) -> torch.Tensor:
-    """H x W x 3 uint8 -> 3 x H x W float32 in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0)
-
-
-def iuv_tensor(iuv: np.ndarray) -> torch.Tensor:
-    """H x W x 3 uint8 IUV -> 3 x H x W float32 in [0, 1]: (I / 24, U, V)."""
-    t = torch.from_numpy(np.ascontiguousarray(iuv.transpose(2, 0, 1))).float()
-    return t / torch.tensor([24.0, 255.0, 255.0]).view(3, 1, 1)
-
-
-def flow_tensors(flow: np.ndarray, visible: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """(H x W x 2 flow, H x W bool) -> (2 x H x W float32, 1 x H x W float32 0/1)."""
-    return torch.from_numpy(np.ascontiguousarray(flow.transpose(2, 0, 1))), torch.from_numpy(visible)[None].float()
 
 
 def _person(prefix: str, r: Render, with_iuv: bool = True) -> dict[str, torch.Tensor]:

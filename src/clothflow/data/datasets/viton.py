@@ -9,10 +9,15 @@ person wears the cloth), synthetic unpaired items add ``target``, ``target_parse
 interpolation (linear when enlarging), label maps, masks and flows with nearest neighbours,
 keypoints and flow vectors are scaled.
 
-Example:
+Example (a VITON test folder; then a tiny synthetic one, as ``clothflow synth`` writes it):
     >>> ds = VitonDataset("data/viton/test", size=(256, 192), mode="paired")  # doctest: +SKIP
-    >>> ds[0]["person"].shape                                                  # doctest: +SKIP
-    torch.Size([3, 256, 192])
+    >>> import tempfile
+    >>> from clothflow.data.tools.writers import write_dataset
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = write_dataset(tmp, pairs=1, size=(64, 44), progress=False)
+    ...     item = VitonDataset(root / "viton", size=(64, 44))[0]  # synthetic: unpaired, with the true flow
+    >>> item["person"].shape, item["cloth_mask"].shape, item["flow"].shape
+    (torch.Size([3, 64, 44]), torch.Size([1, 64, 44]), torch.Size([2, 64, 44]))
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from torch.utils.data import Dataset
 from clothflow.data.formats.keypoints import read_openpose_json
 from clothflow.data.formats.label_maps import check_same_size, open_image, read_label_map, read_mask
 from clothflow.core.ops.pose import scale_keypoints
-from clothflow.data.datasets.synthetic import image_tensor
+from clothflow.core.images import image_tensor
+from clothflow.data.datasets.augment import hflip_item
 from clothflow.data.datasets.viton_layout import (
     Pair,
     TryonLayout,
@@ -226,11 +232,16 @@ class _FolderPairs(Dataset):
             pairs = read_pairs(self.pairs_file)
         elif self.mode == "paired":
             names = sorted(p.name for p in self.layout.image_dir.iterdir() if p.is_file()) if self.layout.image_dir.is_dir() else []
+            log.warning("no pair list in %s: each of its %d persons is paired with their own garment (the paired "
+                        "setting)", self.layout.root, len(names))
             pairs = [Pair(n, n, "") for n in names]
         else:
             raise ClothflowError("no pair list (test_pairs.txt, ...) found; name one with pairs_file", self.layout.root)
         if self.mode == "paired":
             pairs = [Pair(p.person, self.layout.own_cloth(p.person), p.source) for p in pairs]
+        elif any(not p.cloth for p in pairs):
+            raise ClothflowError("this list names persons only; use it in the paired setting (mode='paired')",
+                                 self.pairs_file)
         return pairs
 
     def _keys(self) -> list[str]:
@@ -256,12 +267,20 @@ class _FolderPairs(Dataset):
             if key not in self.keys:
                 raise ClothflowError(self._missing_reason(key), self.layout.root)
 
+    mirrored: bool = False  # items len(pairs) .. 2 len(pairs) - 1 are the mirror images
+
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.pairs) * (2 if self.mirrored else 1)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        if not -len(self.pairs) <= index < len(self.pairs):
-            raise IndexError(f"index {index} out of range for {len(self.pairs)} pairs")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        index %= len(self)
+        if index >= len(self.pairs):
+            return hflip_item(self._item(index - len(self.pairs)))
+        return self._item(index)
+
+    def _item(self, index: int) -> dict[str, torch.Tensor]:
         pair = self.pairs[index]
         item = {**load_person(self.layout, pair.person, self.size), **load_cloth(self.layout, pair.cloth, self.size)}
         if self.truth:
@@ -287,6 +306,9 @@ class VitonDataset(_FolderPairs):
         skip_bad: decode every pair up front and drop the bad ones, listed in ``skipped`` as
             (pair line, reason); False only checks that the files exist, and items raise on
             bad content.
+        mirrored: double the set with the mirror image of every pair (left and right
+            swapped, :func:`~clothflow.data.datasets.augment.hflip_item`), as items
+            ``len(pairs)`` and on; for training. Not with ground-truth flows.
 
     Raises:
         ClothflowError: unknown layout, missing pair list or file (when not skipping bad pairs).
@@ -301,6 +323,7 @@ class VitonDataset(_FolderPairs):
         size: Size = (256, 192),
         mode: str | None = None,
         skip_bad: bool = False,
+        mirrored: bool = False,
     ) -> None:
         kind = detect_layout(root)
         if mode is None:
@@ -314,6 +337,9 @@ class VitonDataset(_FolderPairs):
                 root,
             )
         super().__init__(root, pairs_file, size, mode, skip_bad)
+        if mirrored and self.truth:
+            raise ClothflowError("pairs with a ground-truth flow cannot be mirrored; use mirrored=False", root)
+        self.mirrored = mirrored
 
 
 class PfafnDataset(_FolderPairs):

@@ -194,8 +194,11 @@ def find_layout(root: str | Path) -> TryonLayout:
 def read_pairs(path: str | Path) -> list[Pair]:
     """Read a pair list: lines ``person.jpg cloth.jpg``; blank lines and ``#`` comments are skipped.
 
+    A list of person names alone (one a line, as VITON's ``test_clean.txt``) is read too, with
+    an empty cloth: it serves the paired setting, where each person wears their own garment.
+
     Raises:
-        ClothflowError: unreadable file or a line without exactly two names.
+        ClothflowError: unreadable file, or a line with other than two names (one, in a list of names).
     """
     path = Path(path)
     try:
@@ -203,13 +206,16 @@ def read_pairs(path: str | Path) -> list[Pair]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ClothflowError(f"cannot read pair list ({exc})", path) from None
     pairs = []
+    width = None  # 2 for a pair list, 1 for a list of names; set by the first line
     for n, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
-        if len(fields) != 2:
-            raise ClothflowError(f"line {n}: expected 'person.jpg cloth.jpg', got {line.strip()!r}", path)
-        pairs.append(Pair(fields[0], fields[1], f"{path}:{n}"))
+        width = width or min(len(fields), 2)
+        if len(fields) != width:
+            want = "'person.jpg cloth.jpg'" if width == 2 else "one person name"
+            raise ClothflowError(f"line {n}: expected {want}, got {line.strip()!r}", path)
+        pairs.append(Pair(fields[0], fields[1] if width == 2 else "", f"{path}:{n}"))
     return pairs
 
 

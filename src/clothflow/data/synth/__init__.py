@@ -1,0 +1,4 @@
+"""The synthetic renderer: bodies, garments, textures, poses and motion, drawn with exact flow.
+
+Imports: ``clothflow.core`` only.
+"""

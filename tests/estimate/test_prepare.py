@@ -11,7 +11,7 @@ import pytest
 
 from clothflow.core.ops.pose import KP
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.prepare import (
+from clothflow.estimate.prepare import (
     facing_away,
     hide_face_in_back_view,
     import_mediapipe,
@@ -132,7 +132,7 @@ def test_transfer_without_parse_needs_the_extra(monkeypatch, tmp_path, capsys):
 
     photo = tmp_path / "p.png"
     cv2.imwrite(str(photo), np.full((32, 24, 3), 128, np.uint8))
-    monkeypatch.setattr("clothflow.apps.prepare.import_mediapipe", _raise_missing)
+    monkeypatch.setattr("clothflow.estimate.prepare.import_mediapipe", _raise_missing)
     with pytest.raises(ClothflowError, match=r"clothflow\[pose\]"):
         transfer_files(None, photo, None, tmp_path / "pose.json")  # fails before the model is used
 
@@ -154,7 +154,7 @@ MIN_IOU = 0.93
 @pytest.fixture(scope="module")
 def estimator():
     pytest.importorskip("mediapipe", reason="needs the [pose] extra: pip install -e '.[pose]'")
-    from clothflow.apps.prepare import PoseEstimator
+    from clothflow.estimate.prepare import PoseEstimator
 
     with PoseEstimator() as est:
         yield est
@@ -164,7 +164,7 @@ def estimator():
 def test_prepare_real_photo(shared_data, estimator, tmp_path, stem):
     from clothflow.data.formats.keypoints import read_openpose_json
     from clothflow.data.formats.label_maps import read_label_map, read_mask
-    from clothflow.apps.prepare import prepare_files
+    from clothflow.estimate.prepare import prepare_files
 
     folder = shared_data / "deepfashion_images_iuv"
     if not (folder / f"{stem}.png").is_file():
@@ -232,7 +232,7 @@ def test_prepare_cli_with_user_parse(shared_data, estimator, tmp_path, capsys):
 
 
 def test_no_person_is_a_clear_error(estimator, tmp_path):
-    from clothflow.apps.prepare import prepare_image
+    from clothflow.estimate.prepare import prepare_image
 
     with pytest.raises(ClothflowError, match="no person found"):
         prepare_image(np.full((256, 176, 3), 200, np.uint8), estimator=estimator, path=tmp_path / "wall.png")

@@ -84,6 +84,10 @@ def _add_train(sub) -> None:
     p.add_argument("--variant", help="the paper's ablations: full (default), no_layout, no_flow, tps, "
                    "no_cascade, no_style, dense; with --task inpaint: finet (default), no_two_stage, no_compat, "
                    "pix2pix_noise")
+    p.add_argument("--pairs", metavar="FILE", help="a try-on folder's pair list (default: the folder's own, e.g. "
+                   "train/ -> train_pairs.txt)")
+    p.add_argument("--mirror", action="store_true", default=None,
+                   help="also train on the mirror image of every folder pair (left and right swapped)")
     p.add_argument("--steps", type=_positive_int, help="steps per stage")
     p.add_argument("--batch-size", type=_positive_int)
     p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
@@ -120,7 +124,8 @@ def _run_train(args) -> None:
     pipe_sets = [s for s in args.set if not s.startswith("train.")]
     train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
     flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes,
-             "workers": args.workers, "seed": args.seed, "stage": args.stage, "data": args.data}
+             "workers": args.workers, "seed": args.seed, "stage": args.stage, "data": args.data,
+             "pairs": getattr(args, "pairs", None), "mirror": getattr(args, "mirror", None)}
     flag_sets = [f"{k}={v}" for k, v in flags.items() if v is not None]
     if args.resume is not None:
         if pipe_sets or args.preset is not None or args.variant is not None:
@@ -275,12 +280,24 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
     p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder: DeepFashion "
                    "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder (all its pairs)")
-    p.add_argument("--pairs", type=_positive_int, default=256, help="synthetic pairs to evaluate")
+    p.add_argument("--pairs", metavar="N|FILE",
+                   help="synthetic: how many held-out pairs (default 256); a folder: its pair list to score "
+                        "(e.g. test_pairs_same.txt, test_clean.txt; default: the folder's own)")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the synthetic pairs (not a training seed)")
     p.add_argument("--bounding", action="store_true", help="pad to 256 wide with white first, as PATN's script")
     p.add_argument("--data-range", default="255", help="SSIM data range: 255, or 'generated' as PATN/GFLA's scripts")
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.set_defaults(func=_run_evaluate)
+
+
+def _pairs_arg(text: str, data: str) -> tuple[int, str | None]:
+    """``--pairs`` of evaluate: (synthetic pair count, pair list of a folder or None)."""
+    if data == "synthetic":
+        try:
+            return (256 if text is None else _positive_int(text)), None
+        except argparse.ArgumentTypeError as exc:
+            raise ClothflowError(f"evaluate: --pairs with synthetic data is a number of pairs: {exc}") from None
+    return 0, text
 
 
 def _run_evaluate(args) -> None:
@@ -298,7 +315,9 @@ def _run_evaluate(args) -> None:
         except ValueError:
             raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
     pipe = ClothFlowPipeline.from_pretrained(args.model)
-    dataset = make_dataset(args.data, pipe.config.size, args.pairs, args.seed, pipe.config.task, dense=pipe.config.dense)
+    count, pairs_file = _pairs_arg(args.pairs, args.data)
+    dataset = make_dataset(args.data, pipe.config.size, count, args.seed, pipe.config.task, dense=pipe.config.dense,
+                           pairs_file=pairs_file)
     summary = write_report(pipe, dataset, args.out, bounding=args.bounding, data_range=data_range)
     print(json.dumps({"pairs": summary["pairs"], **summary["paper"]}, indent=1))
     for note in summary["deep"].get("notes", []):

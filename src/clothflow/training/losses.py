@@ -253,7 +253,7 @@ def flow_losses(
         tgt_cloth: N x 3 x H x W target cloth in [-1, 1].
         tgt_mask: N x 1 x H x W target cloth mask.
         features: the perceptual loss.
-        weights: term weights (default :class:`FlowLossWeights`).
+        weights: term weights (default :class:`FlowLossWeights`; a mask weight left None counts 1).
 
     Returns:
         Dict of scalars: "perceptual" (warped cloth * warped mask vs target cloth * target mask),
@@ -265,7 +265,8 @@ def flow_losses(
         "mask": F.l1_loss(out.warped_mask, tgt_mask),
         "smooth": torch.stack([tv_loss(f) for f in out.flows]).sum(),
     }
-    losses["total"] = w.perceptual * losses["perceptual"] + w.mask * losses["mask"] + w.smooth * losses["smooth"]
+    mask_weight = 1.0 if w.mask is None else w.mask
+    losses["total"] = w.perceptual * losses["perceptual"] + mask_weight * losses["mask"] + w.smooth * losses["smooth"]
     return losses
 
 

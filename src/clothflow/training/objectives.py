@@ -40,7 +40,7 @@ def flow_objective(pipe: ClothFlowPipeline, batch, features: FeatureLoss, cfg: L
     x, truth = pipe.encode_batch(batch), pipe.task.truth(batch)
     out = pipe.estimate_flow(x, truth.classes if pipe.layout is not None else None)
     tgt_mask = pipe.task.cloth_region(truth.classes)
-    terms = losses.flow_losses(out, truth.image * tgt_mask, tgt_mask, features, cfg.flow)
+    terms = losses.flow_losses(out, truth.image * tgt_mask, tgt_mask, features, cfg.flow.for_task(pipe.task.name))
     if "flow" in batch:  # monitoring only: the paper's flow is learned without flow labels
         terms["epe"] = losses.flow_epe(out.flow.detach(), batch["flow"], batch["visible"] * tgt_mask)
     return terms

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from clothflow.core.errors import ClothflowError
@@ -33,11 +34,28 @@ STAGES = ("layout", "flow", "render")
 
 @dataclass
 class FlowLossWeights:
-    """Weights of the flow-stage losses (``smooth`` multiplies the sum over levels of the flows' TV)."""
+    """Weights of the flow-stage losses (``smooth`` multiplies the sum over levels of the flows' TV).
+
+    ``mask`` None takes the task's weight (:data:`FLOW_MASK_WEIGHT`).
+    """
 
     perceptual: float = 1.0
-    mask: float = 1.0
+    mask: float | None = None
     smooth: float = 0.01
+
+    def for_task(self, task: str) -> "FlowLossWeights":
+        """These weights with the mask weight resolved for ``task`` ("transfer" or "tryon")."""
+        return self if self.mask is not None else dataclasses.replace(self, mask=FLOW_MASK_WEIGHT[task])
+
+
+# The flow's mask term weighs 10 for try-on. The in-shop garment starts far from where it is
+# worn; with mask weight 1 the flow learns to throw the garment out of the frame (warped mask
+# empty, IoU 0 on VITON), because the perceptual term scores an empty image almost as well as a
+# placed garment: on 16 VITON pairs at 128 x 96 the weight-free perceptual loss is 1.35 for
+# the unwarped garment, 0.60 for a torso-affine placement and 0.65 for an empty image, while the
+# mask term separates them by only 0.30 / 0.12 (``benchmarks/viton_warp.py``; the README's
+# table). The source person's own cloth, which pose transfer moves, starts close to its target.
+FLOW_MASK_WEIGHT = {"transfer": 1.0, "tryon": 10.0}
 
 
 @dataclass
@@ -122,6 +140,10 @@ class TrainConfig(LoopConfig):
         stage_lr: per-stage learning rates that replace ``lr`` where non-zero
             (``--set train.stage_lr.flow=4e-4``).
         data: "synthetic" (the embedded renderer) or a dataset folder.
+        pairs: the folder's pair list (a path, or a name looked up in the folder and its
+            parent); empty: the folder's own (``train/`` reads ``train_pairs.txt``).
+        mirror: add the mirror image of every folder pair (left and right swapped; try-on
+            folders), doubling the training set.
         num_pairs: synthetic training pairs (drawn from ``seed``).
         loss: the loss weights.
 
@@ -131,6 +153,8 @@ class TrainConfig(LoopConfig):
     stage: str = "all"
     stage_lr: StageRates = field(default_factory=StageRates)
     data: str = "synthetic"
+    pairs: str = ""
+    mirror: bool = False
     num_pairs: int = 2000
     loss: LossConfig = field(default_factory=LossConfig)
 

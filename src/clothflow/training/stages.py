@@ -83,7 +83,7 @@ def _train_stages(run: Run, pipeline_cfg: PipelineConfig, train_cfg: TrainConfig
     distributed.broadcast_parameters(pipe, ctx)
     features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)
     dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed, pipeline_cfg.task,
-                           dense=pipeline_cfg.dense)
+                           dense=pipeline_cfg.dense, pairs_file=train_cfg.pairs or None, mirrored=train_cfg.mirror)
     started = time.monotonic()
     stages = [s for s in train_cfg.stages() if s in pipe.stages()]
     for stage in stages:

@@ -34,6 +34,8 @@ def make_dataset(
     seed: int = 0,
     task: str = "transfer",
     dense: bool = False,
+    pairs_file: str | Path | None = None,
+    mirrored: bool = False,
 ) -> Dataset:
     """The dataset named by ``data`` for ``task``: what ``train --data`` and ``evaluate --data`` read.
 
@@ -56,6 +58,9 @@ def make_dataset(
         seed: seed of the synthetic pairs.
         task: "transfer" or "tryon" (or a task object with such a ``name``).
         dense: the model reads IUV maps (the dense variant): a folder must have them.
+        pairs_file: a try-on folder's pair list (path, or name in the folder or its parent);
+            None: the folder's own. A DeepFashion folder reads its split's pairs CSV.
+        mirrored: add the mirror image of every try-on pair (training augmentation).
 
     Returns:
         A ``Dataset`` of dicts in the :class:`~clothflow.data.datasets.synthetic.SyntheticPairs`
@@ -86,8 +91,11 @@ def make_dataset(
         path = path / ("deepfashion" if task == "transfer" else "viton")
         log.info("synthetic output folder: reading %s for task %s", path, task)
     if task == "transfer":
+        if pairs_file is not None or mirrored:
+            raise ClothflowError("a pair list and mirroring are for try-on folders; a DeepFashion folder reads "
+                                 "its split's pairs CSV", path)
         return _deepfashion(path, size, dense)
-    return _tryon(path, size)
+    return _tryon(path, size, pairs_file, mirrored)
 
 
 def _layouts(path: Path) -> tuple[bool, str | None]:
@@ -121,7 +129,7 @@ def _deepfashion(path: Path, size: tuple[int, int], dense: bool) -> Dataset:
     return dataset
 
 
-def _tryon(path: Path, size: tuple[int, int]) -> Dataset:
+def _tryon(path: Path, size: tuple[int, int], pairs_file: str | Path | None, mirrored: bool) -> Dataset:
     is_deepfashion, tryon_kind = _layouts(path)
     if tryon_kind is None:
         if is_deepfashion:
@@ -131,6 +139,9 @@ def _tryon(path: Path, size: tuple[int, int]) -> Dataset:
         raise _unknown(path)
     from clothflow.data.datasets.viton import PfafnDataset, VitonDataset
 
-    dataset = PfafnDataset(path, size=size) if tryon_kind == "pfafn" else VitonDataset(path, size=size)
+    if tryon_kind == "pfafn":
+        dataset = PfafnDataset(path, pairs_file, size=size)
+    else:
+        dataset = VitonDataset(path, pairs_file, size=size, mirrored=mirrored)
     dataset.require(*TRYON_KEYS)
     return dataset

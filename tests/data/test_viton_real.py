@@ -37,3 +37,30 @@ def test_mirrored_items_swap_sides(viton_root):
         assert torch.allclose(b["person_pose"][2], torch.tensor([191 - a["person_pose"][5, 0], a["person_pose"][5, 1]]))
     left_arm = (a["person_parse"] == 14).sum()
     assert (b["person_parse"] == 15).sum() == left_arm
+
+
+def test_evaluate_a_tryon_model_on_a_real_pair_list(viton_root, tmp_path):
+    import json
+    import subprocess
+
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.config import preset
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    cfg = apply_overrides(preset("tiny", task="tryon"), ["size=64x48", "layout.base_channels=4",
+                                                         "flow.base_channels=4", "render.base_channels=4"])
+    ClothFlowPipeline(cfg).save_pretrained(tmp_path / "model")
+    names = (viton_root / "test_clean.txt").read_text().split()[:6]
+    (tmp_path / "six.txt").write_text("\n".join(names) + "\n")
+    run = subprocess.run(["clothflow", "evaluate", "--model", str(tmp_path / "model"), "--data", str(viton_root / "test"),
+                          "--pairs", str(tmp_path / "six.txt"), "--out", str(tmp_path / "report")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert report["pairs"] == 6
+    assert set(report["paper"]) >= {"ssim", "psnr", "l1", "cloth_ssim"}
+    assert 0 < report["paper"]["cloth_ssim"] < 1 and 0 < report["paper"]["ssim"] < 1
+    missing = subprocess.run(["clothflow", "evaluate", "--model", str(tmp_path / "model"), "--data",
+                              str(viton_root / "test"), "--pairs", "no_such_list.txt", "--out", str(tmp_path / "r2")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no_such_list.txt" in missing.stderr

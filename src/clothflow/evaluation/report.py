@@ -53,6 +53,7 @@ def protocol(pipe: ClothFlowPipeline, bounding: bool, data_range) -> dict:
             if bounding else "none",
         },
         "masked_ssim": "mean of the SSIM map over the target person (parsing != background)",
+        "cloth_ssim": "mean of the SSIM map over the target's cloth region (try-on: the upper garment or dress)",
         "l1": "mean |x - y| of uint8 images mapped to [-1, 1] (PATN/pose-gan l1_score)",
         "flow": "end-point error in pixels over target cloth pixels visible in the source; % under 1 and 3 px",
         "versions": _versions(),
@@ -80,6 +81,7 @@ def write_report(
         values = {
             "ssim": metrics.paper_ssim(real, fake, bounding=bounding, data_range=data_range),
             "masked_ssim": metrics.paper_masked_ssim(real, fake, person, data_range=data_range),
+            "cloth_ssim": metrics.paper_masked_ssim(real, fake, case.cloth_mask > 0.5, data_range=data_range),
             "psnr": metrics.psnr(real, fake),
             "l1": metrics.paper_l1(real, fake),
         }

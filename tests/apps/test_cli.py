@@ -24,7 +24,7 @@ def _one_line_error(capsys, argv):
         (["train", "--out", "r", "--set", "flow.nope=1"], "no option 'nope'"),
         (["train", "--out", "r", "--preset", "huge"], "unknown preset"),
         (["transfer", "--model", "nowhere", "--source", "a.png", "--source-parse", "b.png",
-          "--target-pose", "c.json", "--out", "o.png"], "not a saved clothflow model"),
+          "--target-pose", "c.json", "--out", "o.png"], "neither a model folder nor a shipped model"),
         (["nosuchcommand"], "invalid choice"),
     ],
 )

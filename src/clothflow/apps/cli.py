@@ -18,6 +18,10 @@ from clothflow.core.files import writable_dir
 log = logging.getLogger("clothflow")
 
 
+# The shipped models the commands default to (clothflow/pretrained/<name>).
+SHIPPED_TRYON = "tryon-viton-256"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
         raise ClothflowError(f"{self.prog}: {message}")
@@ -76,9 +80,9 @@ def _add_train(sub) -> None:
     p.add_argument("--stage", choices=["layout", "flow", "render", "all"], help="the stage to train (default all)")
     p.add_argument("--data", help="'synthetic' (default) or a dataset folder: DeepFashion "
                    "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder")
-    p.add_argument("--task", choices=["transfer", "tryon", "inpaint"],
-                   help="pose transfer (default), try-on, or inpaint (FiNet fashion inpainting); "
-                   "a resumed run keeps its own")
+    p.add_argument("--task", choices=["transfer", "tryon", "inpaint", "parse"],
+                   help="pose transfer (default), try-on, inpaint (FiNet fashion inpainting), or parse (the human "
+                   "parser, on a try-on folder's parsings); a resumed run keeps its own")
     p.add_argument("--preset", help="model preset: tiny (64x44, the default), paper (256x176) or fast (256x176, "
                    "for CPU inference); it brings its own training settings, e.g. fast's learning rates")
     p.add_argument("--variant", help="the paper's ablations: full (default), no_layout, no_flow, tps, "
@@ -113,6 +117,8 @@ def _run_train(args) -> None:
         from clothflow.finet.cli import run_train_inpaint
 
         return run_train_inpaint(args)
+    if args.task == "parse" or (args.task is None and args.resume is not None and stored_kind(args.resume) == "parser"):
+        return _run_train_parse(args)
     from clothflow.core.config import apply_overrides
     from clothflow.models.config import PipelineConfig, preset
     from clothflow.models.variants import apply_variant
@@ -149,6 +155,34 @@ def _run_train(args) -> None:
         print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
 
 
+def _run_train_parse(args) -> None:
+    from clothflow.core.config import apply_overrides
+    from clothflow.models.parser import ParserConfig
+    from clothflow.training.parser import ParserTrainConfig, read_parser_run, train_parser
+
+    refused = [flag for flag, value in (("--preset", args.preset), ("--variant", args.variant), ("--stage", args.stage))
+               if value is not None]
+    if refused or args.nproc > 1:
+        raise ClothflowError(f"train --task parse: {', '.join(refused) or '--nproc'} does not apply to the parser")
+    pipe_sets = [s for s in args.set if not s.startswith("train.")]
+    train_sets = [s[len("train."):] for s in args.set if s.startswith("train.")]
+    flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes, "workers": args.workers,
+             "seed": args.seed, "data": args.data, "pairs": args.pairs, "mirror": args.mirror}
+    train_sets = [f"{k}={v}" for k, v in flags.items() if v is not None] + train_sets
+    if args.resume is not None:
+        if pipe_sets:
+            raise ClothflowError("train: a resumed run keeps its model config; only train.* options can change")
+        _, train_cfg = read_parser_run(args.resume)
+        train_parser(args.resume, train_cfg=apply_overrides(train_cfg, train_sets), resume=True, progress=True)
+        print(f"run resumed and finished: {args.resume}")
+        return
+    model_cfg = apply_overrides(ParserConfig(), pipe_sets)
+    train_cfg = apply_overrides(ParserTrainConfig(), train_sets)
+    writable_dir(args.out)
+    train_parser(args.out, model_cfg, train_cfg, progress=True)
+    print(f"trained parser saved in {args.out} (load it with --parser {args.out})")
+
+
 # ---- transfer ----------------------------------------------------------------------------
 def _add_transfer(sub) -> None:
     p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
@@ -180,11 +214,15 @@ def _run_transfer(args) -> None:
 # ---- tryon ----------------------------------------------------------------------------------
 def _add_tryon(sub) -> None:
     p = sub.add_parser("tryon", help="virtual try-on: a person wearing an in-shop garment (one pair or a folder)")
-    p.add_argument("--model", type=Path, required=True, help="a try-on run or saved model folder")
+    p.add_argument("--model", default=SHIPPED_TRYON,
+                   help=f"a try-on run or saved model folder, or a shipped model's name (default {SHIPPED_TRYON}, "
+                   "trained on VITON at 256 x 192)")
     p.add_argument("--person", type=Path, help="person image (single pair)")
     p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
     p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
-    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids); default: estimated (needs [pose])")
+    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids); default: made by --parser")
+    p.add_argument("--parser", help="human parser for photos without --parse: a folder or a shipped name (default: "
+                   "the shipped parser; without one, a coarse parsing from the pose, needs [pose])")
     p.add_argument("--pose", type=Path, help="the person's OpenPose JSON; default: estimated (needs [pose])")
     p.add_argument("--data", type=Path, help="a VITON / VITON-HD folder (batch form)")
     p.add_argument("--pairs", type=Path, help="pairs file of the batch form (default: the folder's test_pairs.txt)")
@@ -209,9 +247,15 @@ def _run_tryon(args) -> None:
 
         if args.person is None or args.cloth is None:
             raise ClothflowError("tryon: a single pair needs both --person and --cloth")
-        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose)
+        from clothflow.estimate.parsing import load_parser
+
+        parser = load_parser(args.parser) if args.parse is None else None
+        estimated: list[str] = []
+        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose, parser, estimated)
         writable_dir(args.out.parent if str(args.out.parent) else Path("."))
         save_png(args.out, to_uint8(result.image[0]))
+        for note in estimated:
+            print(f"estimated {note}")
         print(f"wrote {args.out}")
         return
     from clothflow.apps.batch import tryon_folder
@@ -223,18 +267,22 @@ def _run_tryon(args) -> None:
 # ---- prepare ---------------------------------------------------------------------------------
 def _add_prepare(sub) -> None:
     p = sub.add_parser(
-        "prepare", help="keypoints, person mask and coarse parsing from one photo (needs the [pose] extra)"
+        "prepare", help="keypoints, person mask and parsing from one photo (needs the [pose] extra)"
     )
     p.add_argument("--image", type=Path, required=True, help="a photo of one person")
     p.add_argument("--out", type=Path, required=True, help="folder for <stem>_keypoints.json, _mask.png, _parse.png, _preview.png")
-    p.add_argument("--parse", type=Path, help="a better parsing (LIP ids PNG) from your own parser, used instead of the coarse one")
+    p.add_argument("--parse", type=Path, help="a parsing (LIP ids PNG) from your own parser, used as it is")
+    p.add_argument("--parser", help="human parser: a folder or a shipped name (default: the shipped parser; without "
+                   "one, a coarse parsing drawn from the pose)")
     p.set_defaults(func=_run_prepare)
 
 
 def _run_prepare(args) -> None:
+    from clothflow.estimate.parsing import load_parser
     from clothflow.estimate.prepare import prepare_files, summary
 
-    print(summary(prepare_files(args.image, args.out, args.parse)))
+    parser = load_parser(args.parser) if args.parse is None else None
+    print(summary(prepare_files(args.image, args.out, args.parse, parser=parser)))
 
 
 # ---- export ----------------------------------------------------------------------------------
@@ -290,6 +338,25 @@ def _add_evaluate(sub) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
+def _evaluate_parser(args) -> None:
+    import json
+
+    from clothflow.core.files import atomic_write_text
+    from clothflow.data.datasets.viton import VitonDataset
+    from clothflow.evaluation.parsing import parsing_scores
+    from clothflow.models.parser import HumanParser
+
+    if args.data == "synthetic":
+        raise ClothflowError("evaluate: a parser is scored on a try-on folder with parsings (--data viton/test)")
+    parser = HumanParser.from_pretrained(args.model)
+    dataset = VitonDataset(args.data, args.pairs, size=parser.config.size, mode="paired")
+    dataset.require("person_parse")
+    scores = parsing_scores(parser, dataset)
+    atomic_write_text(writable_dir(args.out) / "metrics.json", json.dumps(scores, indent=2))
+    print(json.dumps(scores, indent=1))
+    print(f"report written to {args.out}")
+
+
 def _pairs_arg(text: str, data: str) -> tuple[int, str | None]:
     """``--pairs`` of evaluate: (synthetic pair count, pair list of a folder or None)."""
     if data == "synthetic":
@@ -314,6 +381,10 @@ def _run_evaluate(args) -> None:
             data_range = float(args.data_range)
         except ValueError:
             raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
+    from clothflow.core.pretrained import resolve_model, stored_kind
+
+    if stored_kind(resolve_model(args.model)) == "parser":
+        return _evaluate_parser(args)
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     count, pairs_file = _pairs_arg(args.pairs, args.data)
     dataset = make_dataset(args.data, pipe.config.size, count, args.seed, pipe.config.task, dense=pipe.config.dense,

@@ -73,6 +73,8 @@ def tryon_files(
     cloth_mask: str | Path | None = None,
     parse: str | Path | None = None,
     pose_file: str | Path | None = None,
+    parser=None,
+    estimated: list[str] | None = None,
 ) -> PipelineOutput:
     """Run virtual try-on on files.
 
@@ -82,9 +84,12 @@ def tryon_files(
         cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
             garment's pixels that are not near-white (in-shop photos are shot on white).
         parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
-            the coarse parsing of :func:`clothflow.estimate.prepare.prepare_image` (``[pose]`` extra).
+            made by ``parser``, or without one the coarse parsing of
+            :func:`clothflow.estimate.prepare.prepare_image` (``[pose]`` extra).
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
             person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
+        parser: a :class:`~clothflow.models.parser.HumanParser` for a photo without ``parse``.
+        estimated: a list that gets a line for each input estimated from the photo.
     """
     from clothflow.data.formats.label_maps import read_mask
 
@@ -97,15 +102,26 @@ def tryon_files(
             parse,
         )
     person_kps = None if pose_file is None else read_keypoints(pose_file)
+    notes = estimated if estimated is not None else []
+    if labels_map is None and parser is not None:
+        from clothflow.estimate.parsing import parse_photo
+
+        labels_map = parse_photo(parser, image)
+        notes.append("parsing: by the human parser")
     if labels_map is None or person_kps is None:  # estimate what is missing from the photo
         from clothflow.estimate.prepare import prepare_image
 
+        if person_kps is None:
+            notes.append("keypoints: by MediaPipe's pose estimator")
+        if labels_map is None:
+            notes.append("parsing: the coarse layout drawn from the pose (no parser)")
         prepared = prepare_image(image, labels_map, path=person)
         labels_map = prepared.parse
         person_kps = prepared.keypoints if person_kps is None else person_kps
     garment = read_image(cloth)
     if cloth_mask is None:
         mask = mask_from_white(garment)
+        notes.append("garment mask: its pixels that are not near-white")
     else:
         mask = (read_mask(cloth_mask) > 0).astype(np.float32)
         if mask.shape != garment.shape[:2]:

@@ -30,6 +30,9 @@ from clothflow.core.files import atomic_write_bytes, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "card.md"
+# Models shipped inside the package: clothflow/pretrained/<name>/ (config, weights, card).
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 
 
 class Kind(NamedTuple):
@@ -51,7 +54,36 @@ KINDS: dict[str, Kind] = {
         "`clothflow inpaint --model`, or FinetModel.from_pretrained",
         "`clothflow train --task inpaint --out`",
     ),
+    "parser": Kind(
+        "a human parser (photo -> LIP parsing)",
+        "`clothflow prepare --parser` / `clothflow tryon --parser`, or HumanParser.from_pretrained",
+        "`clothflow train --task parse --data VITON_TRAIN --out`",
+    ),
 }
+
+
+def shipped_models() -> dict[str, Path]:
+    """The models shipped inside the package, by name (their folder's), sorted."""
+    if not SHIPPED_DIR.is_dir():
+        return {}
+    found = (p for p in SHIPPED_DIR.iterdir() if (p / CONFIG_NAME).is_file() and (p / WEIGHTS_NAME).is_file())
+    return {p.name: p for p in sorted(found)}
+
+
+def resolve_model(model: str | Path) -> Path:
+    """The folder of ``model``: an existing path as it is, else the shipped model of that name.
+
+    Raises:
+        ClothflowError: neither exists; the message lists the shipped names.
+    """
+    path = Path(model)
+    if path.exists():
+        return path
+    shipped = shipped_models()
+    if str(model) in shipped:
+        return shipped[str(model)]
+    names = ", ".join(shipped) or "none in this installation"
+    raise ClothflowError(f"neither a model folder nor a shipped model (shipped: {names})", str(model))
 
 
 def describe_kind(kind: str) -> str:
@@ -140,11 +172,13 @@ class PretrainedMixin:
     def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu"):
         """Rebuild a model saved by :meth:`save_pretrained` (or a training run's folder), in eval mode.
 
+        ``directory`` may also name a model shipped in the package (:func:`shipped_models`).
+
         Raises:
             ClothflowError: the folder lacks a file, holds another kind of model, or its
                 config and weights are unreadable or do not match.
         """
-        directory = Path(directory)
+        directory = resolve_model(directory)
         for name in (CONFIG_NAME, WEIGHTS_NAME):
             if not (directory / name).is_file():
                 raise ClothflowError(f"{cls.missing_message} (missing {name}); train one with {KINDS[cls.kind].train}",

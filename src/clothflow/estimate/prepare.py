@@ -1,4 +1,4 @@
-"""What the models need from one photo: 18 keypoints, a person mask and a coarse parsing map.
+"""What the models need from one photo: 18 keypoints, a person mask and a parsing map.
 
 Pose and mask come from MediaPipe's legacy pose solution (``mediapipe==0.10.21``, whose wheel
 ships the ``pose_landmark_full`` model and the selfie-segmentation model, so it runs offline),
@@ -279,14 +279,18 @@ def prepare_image(
     parse: np.ndarray | None = None,
     estimator: PoseEstimator | None = None,
     path: str | Path | None = None,
+    parser=None,
 ) -> Prepared:
     """Keypoints, person mask and parsing of one photo.
 
     Args:
         image: H x W x 3 uint8 RGB.
-        parse: H x W LIP ids from the user's own parser; default the coarse layout.
+        parse: H x W LIP ids from the user's own parser; default made by ``parser``, else
+            the coarse layout.
         estimator: a loaded :class:`PoseEstimator` to reuse; default one made (and closed) here.
         path: the photo's file, named in errors.
+        parser: a :class:`~clothflow.models.parser.HumanParser` for the parsing (see
+            :func:`clothflow.estimate.parsing.load_parser`).
 
     Returns:
         The :class:`Prepared` inputs.
@@ -313,6 +317,10 @@ def prepare_image(
             f"only {int(visible(found.keypoints).sum())} of 18 keypoints found; the photo needs more of the body in view",
             path,
         )
+    if parse is None and parser is not None:
+        from clothflow.estimate.parsing import parse_photo
+
+        parse = parse_photo(parser, image)
     if parse is None:  # the layout also uses the points beyond the frame of a cropped photo
         beyond, _ = landmarks_to_coco18(found.landmarks, image.shape[:2], estimator.min_visibility, in_frame=False)
         parse = coarse_layout(hide_face_in_back_view(beyond), image.shape[:2], found.mask)
@@ -368,6 +376,7 @@ def prepare_files(
     out_dir: str | Path,
     parse_path: str | Path | None = None,
     estimator: PoseEstimator | None = None,
+    parser=None,
 ) -> PreparedFiles:
     """Run :func:`prepare_image` on a photo file and write its outputs to ``out_dir``.
 
@@ -377,6 +386,7 @@ def prepare_files(
         parse_path: a parsing PNG from the user's own parser (LIP ids, grey/palette/LIP colours),
             same size as the photo; copied as ``<stem>_parse.png`` instead of the coarse layout.
         estimator: a loaded :class:`PoseEstimator` to reuse across photos.
+        parser: a human parser for the parsing when ``parse_path`` is None (else the coarse layout).
 
     Returns:
         The written :class:`PreparedFiles`.
@@ -397,7 +407,8 @@ def prepare_files(
         raise ClothflowError("image not found", image_path)
     image = read_rgb(image_path)
     user_parse = None if parse_path is None else read_label_map(parse_path)
-    prepared = prepare_image(image, user_parse, estimator, path=parse_path if user_parse is not None else image_path)
+    prepared = prepare_image(image, user_parse, estimator, path=parse_path if user_parse is not None else image_path,
+                             parser=parser)
     out = writable_dir(out_dir)
     stem = image_path.stem
     files = PreparedFiles(

@@ -183,6 +183,31 @@ def _run_train_parse(args) -> None:
     print(f"trained parser saved in {args.out} (load it with --parser {args.out})")
 
 
+# ---- models ---------------------------------------------------------------------------------
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the models shipped in the package, or show one's card")
+    p.add_argument("name", nargs="?", help="a shipped model: print its card")
+    p.set_defaults(func=_run_models)
+
+
+def _run_models(args) -> None:
+    from clothflow.core.pretrained import CARD_NAME, shipped_models
+
+    shipped = shipped_models()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise ClothflowError(f"no shipped model {args.name!r}; shipped: {', '.join(shipped) or 'none'}")
+        card = shipped[args.name] / CARD_NAME
+        print(card.read_text() if card.is_file() else f"{args.name}: no card")
+        return
+    if not shipped:
+        print("no models are shipped in this installation")
+    for name, folder in shipped.items():
+        card = folder / CARD_NAME
+        title = card.read_text().splitlines()[0].lstrip("# ") if card.is_file() else name
+        print(title)
+
+
 # ---- transfer ----------------------------------------------------------------------------
 def _add_transfer(sub) -> None:
     p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
@@ -481,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_synth, _add_train, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
+    for add in (_add_synth, _add_train, _add_models, _add_transfer, _add_tryon, _add_evaluate, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
                 add_animate_parser, add_inpaint_parser):
         add(sub)
     return parser

@@ -160,12 +160,18 @@ class PretrainedMixin:
     config_class: ClassVar[type]
     missing_message: ClassVar[str] = "not a saved model"
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write ``config.json`` (with ``"kind"``) and ``model.safetensors`` into ``directory``, atomically."""
+    def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> None:
+        """Write ``config.json`` (with ``"kind"``) and ``model.safetensors`` into ``directory``, atomically.
+
+        ``dtype`` (e.g. ``torch.float16``) stores the floating-point tensors in that type;
+        loading casts them back to the model's.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write_text(directory / CONFIG_NAME, config_json(self.kind, self.config))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        if dtype is not None:
+            state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
         atomic_write_bytes(directory / WEIGHTS_NAME, save_tensors(state, metadata={"format": "pt"}))
 
     @classmethod

@@ -1,0 +1,110 @@
+"""Put a trained model into the package: ``src/clothflow/pretrained/NAME/`` (config, weights, card).
+
+    python scripts/ship_model.py RUN NAME --title "..." --data "..." --licence "..." \
+        [--metrics report/metrics.json ...] [--float16] [--note "..."]
+
+The weights are stored as float16 with ``--float16``; the script measures what that changes
+(the largest difference of the outputs on a few random inputs) and writes it on the card.
+The card also records the run's steps per stage and training time (from its checkpoint and
+``losses.jsonl``), the machine, and every metrics file given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from clothflow.core.pretrained import SHIPPED_DIR, stored_kind
+from clothflow.training.checkpoint import load_checkpoint
+
+
+def _model_class(kind: str):
+    if kind == "parser":
+        from clothflow.models.parser import HumanParser
+
+        return HumanParser
+    if kind == "finet":
+        from clothflow.finet.models import FinetModel
+
+        return FinetModel
+    from clothflow.models.pipeline import ClothFlowPipeline
+
+    return ClothFlowPipeline
+
+
+def _outputs(model, kind: str) -> torch.Tensor:
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        if kind == "parser":
+            return model(torch.rand(2, 3, *model.config.size) * 2 - 1)
+        if kind == "clothflow":
+            return model(*model.task.example_inputs(model.config.size, batch=2)).image
+    raise SystemExit(f"no output check for kind {kind}")
+
+
+def _training(run: Path, model) -> dict:
+    info: dict = {}
+    ckpt = run / "checkpoint.safetensors"
+    if ckpt.is_file():
+        state, _ = load_checkpoint(ckpt, model)
+        info["steps"] = dict(state.stage_steps) or {state.stage: state.step}
+    log = run / "losses.jsonl"
+    if log.is_file():
+        last: dict[str, float] = {}
+        for line in log.read_text().splitlines():
+            row = json.loads(line)
+            last[row["stage"]] = row.get("seconds", 0.0)
+        info["minutes"] = {k: round(v / 60, 1) for k, v in last.items()}
+    train_json = run / "train.json"
+    if train_json.is_file():
+        info["train"] = json.loads(train_json.read_text())
+    return info
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path)
+    ap.add_argument("name")
+    ap.add_argument("--title", required=True)
+    ap.add_argument("--data", required=True, help="what it was trained on")
+    ap.add_argument("--licence", required=True)
+    ap.add_argument("--metrics", type=Path, nargs="*", default=[], help="metrics JSON files to put on the card")
+    ap.add_argument("--note", action="append", default=[])
+    ap.add_argument("--float16", action="store_true")
+    args = ap.parse_args(argv)
+    kind = stored_kind(args.run)
+    cls = _model_class(kind)
+    model = cls.from_pretrained(args.run)
+    out = SHIPPED_DIR / args.name
+    if out.exists():
+        shutil.rmtree(out)
+    model.save_pretrained(out, dtype=torch.float16 if args.float16 else None)
+    shipped = cls.from_pretrained(out)
+    change = float((_outputs(model, kind) - _outputs(shipped, kind)).abs().max())
+    training = _training(args.run, cls(model.config))
+    size_mb = (out / "model.safetensors").stat().st_size / 2**20
+    lines = [f"# {args.name}: {args.title}", "", f"- kind: {kind}", f"- data: {args.data}",
+             f"- licence of the weights: {args.licence}",
+             f"- weights: {size_mb:.1f} MB, {'float16' if args.float16 else 'float32'} storage "
+             f"(largest output change against float32 on random inputs: {change:.2e})",
+             f"- training: steps {training.get('steps')}, minutes {training.get('minutes')}",
+             f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}, "
+             f"{torch.get_num_threads()} threads", ""]
+    for note in args.note:
+        lines.append(f"- {note}")
+    for path in args.metrics:
+        lines += ["", f"## {path.parent.name}/{path.name}", "", "```json", path.read_text().strip(), "```"]
+    if "train" in training:
+        lines += ["", "## train.json", "", "```json", json.dumps(training["train"], indent=1), "```"]
+    (out / "card.md").write_text("\n".join(lines) + "\n")
+    print(f"shipped {args.run} as {out} ({size_mb:.1f} MB, output change {change:.2e})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Shipped models by name: `clothflow models`, from_pretrained("name"), and a clear error for a wrong name."""
+
+import pytest
+import torch
+
+from clothflow.apps.cli import main
+from clothflow.core import pretrained
+from clothflow.core.config import apply_overrides
+from clothflow.models.config import preset
+from clothflow.models.pipeline import ClothFlowPipeline
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    cfg = apply_overrides(preset("tiny", task="tryon"), ["layout.base_channels=4", "flow.base_channels=4",
+                                                         "render.base_channels=4"])
+    ClothFlowPipeline(cfg).save_pretrained(tmp_path / "tryon-small", dtype=torch.float16)
+    (tmp_path / "tryon-small" / "card.md").write_text("# tryon-small: a small try-on model\n\n- data: none\n")
+    (tmp_path / "not-a-model").mkdir()
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", tmp_path)
+    return tmp_path
+
+
+def test_models_are_listed_and_loaded_by_name(shipped, capsys):
+    assert main(["models"]) in (0, None)
+    out = capsys.readouterr().out
+    assert "tryon-small: a small try-on model" in out and "not-a-model" not in out
+    assert main(["models", "tryon-small"]) in (0, None)
+    assert "- data: none" in capsys.readouterr().out
+    pipe = ClothFlowPipeline.from_pretrained("tryon-small")
+    assert pipe.config.task == "tryon" and pipe.render.parameters().__next__().dtype == torch.float32
+
+
+def test_a_wrong_name_lists_the_shipped_ones(shipped, capsys):
+    code = main(["tryon", "--model", "no-such-model", "--person", "p.jpg", "--cloth", "c.jpg", "--out", "o.png"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no-such-model" in err and "tryon-small" in err

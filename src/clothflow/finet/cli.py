@@ -111,7 +111,7 @@ def run_train_inpaint(args) -> None:
     if args.data not in (None, "synthetic"):
         clothflow_only.append("--data")
     if clothflow_only:
-        raise ClothflowError(f"train --task inpaint: {' and '.join(clothflow_only)} only apply to ClothFlow; "
+        raise ClothflowError(f"train --task inpaint: {' and '.join(clothflow_only)} {'applies' if len(clothflow_only) == 1 else 'apply'} only to ClothFlow; "
                              "FiNet trains its networks together on synthetic outfits (--set train.num_items=N)")
     flags = {"steps": args.steps, "batch_size": args.batch_size, "minutes": args.minutes, "seed": args.seed,
              "workers": args.workers}

@@ -217,7 +217,7 @@ class _FolderPairs(Dataset):
                 else:
                     self.skipped.append((pair.describe(), reason))
             if self.skipped:
-                log.warning("skipped %d of %d pairs with bad files (see .skipped)", len(self.skipped), len(pairs))
+                log.warning("skipped %d of %d pairs with bad files", len(self.skipped), len(pairs))
             pairs = kept
         else:
             for pair in pairs:
@@ -238,7 +238,8 @@ class _FolderPairs(Dataset):
         else:
             raise ClothflowError("no pair list (test_pairs.txt, ...) found; name one with pairs_file", self.layout.root)
         if self.mode == "paired":
-            pairs = [Pair(p.person, self.layout.own_cloth(p.person), p.source) for p in pairs]
+            own = " (paired setting: the person's own garment)"
+            pairs = [Pair(p.person, self.layout.own_cloth(p.person), p.source + own if p.source else "") for p in pairs]
         elif any(not p.cloth for p in pairs):
             raise ClothflowError("this list names persons only; use it in the paired setting (mode='paired')",
                                  self.pairs_file)
@@ -338,7 +339,8 @@ class VitonDataset(_FolderPairs):
             )
         super().__init__(root, pairs_file, size, mode, skip_bad)
         if mirrored and self.truth:
-            raise ClothflowError("pairs with a ground-truth flow cannot be mirrored; use mirrored=False", root)
+            raise ClothflowError("a synthetic VITON folder's pairs carry a ground-truth flow, which is not mirrored; "
+                                 "train on it without --mirror", root)
         self.mirrored = mirrored
 
 

@@ -12,34 +12,14 @@ Face::
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from clothflow.core.arguments import positive_float, positive_int
 from clothflow.core.errors import ClothflowError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def add_animate_parser(sub) -> None:
@@ -53,16 +33,16 @@ def add_animate_parser(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="the MP4 to write")
     p.add_argument("--face", action="store_true", help="animate a face (portrait) instead of a body")
     p.add_argument("--model", type=Path, help="body: a pose-transfer run or saved model folder (e.g. clothflow-demo/model)")
-    p.add_argument("--frames", type=_positive_int, help="number of frames (synthetic driving: default 48; "
+    p.add_argument("--frames", type=positive_int, help="number of frames (synthetic driving: default 48; "
                    "files and camera: at most this many)")
-    p.add_argument("--fps", type=_positive_float, help="frame rate of the output (default: the driving's, 25 for "
+    p.add_argument("--fps", type=positive_float, help="frame rate of the output (default: the driving's, 25 for "
                    "synthetic driving and cameras)")
     p.add_argument("--source-parse", type=Path, help="body: the photo's parsing (LIP ids PNG); default estimated")
     p.add_argument("--source-pose", type=Path, help="body: the photo's keypoints (OpenPose JSON); default estimated")
     p.add_argument("--no-temporal-reuse", action="store_true", help="body: render every frame on its own")
-    p.add_argument("--threads", type=_positive_int, help="body: CPU threads for the model (default: torch's; on a "
+    p.add_argument("--threads", type=positive_int, help="body: CPU threads for the model (default: torch's; on a "
                    "busy machine 1 is often fastest)")
-    p.add_argument("--out-height", type=_positive_int, default=256, help="body: height of the written video in "
+    p.add_argument("--out-height", type=positive_int, default=256, help="body: height of the written video in "
                    "pixels (the model's frames are enlarged to it; default 256)")
     p.set_defaults(func=run_animate)
 

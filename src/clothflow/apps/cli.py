@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from clothflow.animate.cli import add_animate_parser
+from clothflow.core.arguments import positive_int
+from clothflow.core.arguments import size as size_arg
 from clothflow.core.errors import ClothflowError
 from clothflow.finet.cli import add_inpaint_parser
 from clothflow.core.files import writable_dir
@@ -27,31 +29,12 @@ class _Parser(argparse.ArgumentParser):
         raise ClothflowError(f"{self.prog}: {message}")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _size(text: str) -> tuple[int, int]:
-    from clothflow.core.config import parse_size
-
-    try:
-        return parse_size(text)
-    except ClothflowError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 # ---- synth -----------------------------------------------------------------------------
 def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="render the synthetic dataset to disk, or a preview grid")
     p.add_argument("--out", type=Path, help="dataset folder to write (DeepFashion + VITON layouts)")
-    p.add_argument("--pairs", type=_positive_int, default=100, help="number of pairs of each task")
-    p.add_argument("--size", type=_size, default=(256, 176), help="HxW, default 256x176")
+    p.add_argument("--pairs", type=positive_int, default=100, help="number of pairs of each task")
+    p.add_argument("--size", type=size_arg, default=(256, 176), help="HxW, default 256x176")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preview", type=Path, metavar="FILE.png", help="write a contact sheet of pairs")
     p.add_argument("--poses", type=Path, metavar="CSV", help="draw people in these real poses (a DeepFashion annotation CSV)")
@@ -92,8 +75,8 @@ def _add_train(sub) -> None:
                    "train/ -> train_pairs.txt)")
     p.add_argument("--mirror", action="store_true", default=None,
                    help="also train on the mirror image of every folder pair (left and right swapped)")
-    p.add_argument("--steps", type=_positive_int, help="steps per stage")
-    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--steps", type=positive_int, help="steps per stage")
+    p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--minutes", type=float, help="wall-clock budget for the run")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--seed", type=int)
@@ -103,7 +86,7 @@ def _add_train(sub) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override any config field, e.g. flow.num_levels=3 or train.loss.flow.smooth=0.1",
     )
-    p.add_argument("--nproc", type=_positive_int, default=1,
+    p.add_argument("--nproc", type=positive_int, default=1,
                    help="data-parallel processes on this machine (as torchrun --nproc_per_node N -m clothflow train)")
     p.set_defaults(func=_run_train)
 
@@ -218,7 +201,7 @@ def _add_transfer(sub) -> None:
         help="its parsing map (LIP ids PNG); default: a coarse one estimated from the photo (needs [pose])",
     )
     p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
-    p.add_argument("--pose-size", type=_size, help="HxW frame of the target keypoints (default: the source's)")
+    p.add_argument("--pose-size", type=size_arg, help="HxW frame of the target keypoints (default: the source's)")
     p.add_argument("--out", type=Path, required=True, help="output PNG")
     _add_backend(p)
     p.set_defaults(func=_run_transfer)
@@ -386,7 +369,7 @@ def _pairs_arg(text: str, data: str) -> tuple[int, str | None]:
     """``--pairs`` of evaluate: (synthetic pair count, pair list of a folder or None)."""
     if data == "synthetic":
         try:
-            return (256 if text is None else _positive_int(text)), None
+            return (256 if text is None else positive_int(text)), None
         except argparse.ArgumentTypeError as exc:
             raise ClothflowError(f"evaluate: --pairs with synthetic data is a number of pairs: {exc}") from None
     return 0, text
@@ -426,7 +409,7 @@ def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
     p.add_argument("--out", type=Path, help="output folder (default ./clothflow-demo, or ./clothflow-demo-tryon "
                    "for --task tryon: where `clothflow serve` looks for models)")
-    p.add_argument("--steps", type=_positive_int, help="steps per stage (more = better, slower)")
+    p.add_argument("--steps", type=positive_int, help="steps per stage (more = better, slower)")
     p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
     p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
     p.add_argument("--seed", type=int, default=0)
@@ -461,7 +444,7 @@ def _add_serve(sub) -> None:
                    "trained first when missing)")
     p.add_argument("--poses", type=Path, metavar="CSV", help="add the poses of a DeepFashion annotation CSV to the gallery")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
-    p.add_argument("--port", type=_positive_int, default=7860)
+    p.add_argument("--port", type=positive_int, default=7860)
     p.set_defaults(func=_run_serve)
 
 

@@ -1,0 +1,87 @@
+"""The shipped real try-on model and human parser on real VITON test photos (skipped without the data).
+
+Each test also needs the shipped model it uses (``clothflow models`` lists them).
+"""
+
+import importlib.util
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from clothflow.apps.infer import tryon_files
+from clothflow.core.images import to_uint8
+from clothflow.core.pretrained import shipped_models
+from clothflow.data.formats.label_maps import read_label_map
+from clothflow.estimate.parsing import SHIPPED_PARSER, load_parser, parse_photo
+from clothflow.models.parser import HumanParser
+from clothflow.models.pipeline import ClothFlowPipeline
+
+TRYON = "tryon-viton-256"
+PERSON, OTHER_CLOTH = "000038_0.jpg", "000057_1.jpg"
+
+
+def _need(name: str) -> None:
+    if name not in shipped_models():
+        pytest.skip(f"{name} is not shipped in this installation")
+
+
+@pytest.mark.parametrize("name", sorted(shipped_models()))
+def test_every_shipped_model_loads_by_name_and_runs(name):
+    from clothflow.core.pretrained import stored_kind
+
+    if stored_kind(shipped_models()[name]) == "parser":
+        parser = HumanParser.from_pretrained(name)
+        assert parser(torch.zeros(1, 3, *parser.config.size)).shape[1] == 20
+    else:
+        pipe = ClothFlowPipeline.from_pretrained(name)
+        out = pipe(*pipe.task.example_inputs(pipe.config.size))
+        assert out.image.shape == (1, 3, *pipe.config.size) and torch.isfinite(out.image).all()
+
+
+def test_tryon_keeps_the_face(viton_root):
+    _need(TRYON)
+    test = viton_root / "test"
+    pipe = ClothFlowPipeline.from_pretrained(TRYON)
+    stem = PERSON[:-4]
+    result = tryon_files(pipe, test / "image" / PERSON, test / "cloth" / OTHER_CLOTH, test / "cloth-mask" / OTHER_CLOTH,
+                         test / "image-parse" / f"{stem}.png", test / "pose" / f"{stem}_keypoints.json")
+    out = to_uint8(result.image[0])
+    photo = np.asarray(Image.open(test / "image" / PERSON).convert("RGB").resize(out.shape[1::-1], Image.BILINEAR))
+    parse = np.asarray(Image.fromarray(read_label_map(test / "image-parse" / f"{stem}.png")).resize(
+        out.shape[1::-1], Image.NEAREST))
+    ys, xs = np.nonzero(np.isin(parse, (2, 13)))  # hair and face
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    ssim = structural_similarity(photo[box], out[box], channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                 use_sample_covariance=False, data_range=255)
+    assert ssim >= 0.8, ssim
+
+
+def test_parser_finds_upper_clothes_and_face(viton_root):
+    _need(SHIPPED_PARSER)
+    test = viton_root / "test"
+    name = (viton_root / "test_clean.txt").read_text().split()[0]
+    photo = np.asarray(Image.open(test / "image" / name).convert("RGB"))
+    truth = read_label_map(test / "image-parse" / name.replace(".jpg", ".png"))
+    pred = parse_photo(load_parser(), photo)
+    for lip_id in (5, 13):  # upper clothes, face
+        inter = ((pred == lip_id) & (truth == lip_id)).sum()
+        union = ((pred == lip_id) | (truth == lip_id)).sum()
+        assert union > 0 and inter / union > 0.5, (lip_id, inter / max(union, 1))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None, reason="needs the [pose] extra (mediapipe)")
+def test_tryon_with_no_parse_and_no_pose(viton_root, tmp_path):
+    _need(TRYON)
+    _need(SHIPPED_PARSER)
+    test = viton_root / "test"
+    run = subprocess.run(["clothflow", "tryon", "--person", str(test / "image" / PERSON), "--cloth",
+                          str(test / "cloth" / OTHER_CLOTH), "--out", str(tmp_path / "out.png")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "estimated parsing: by the human parser" in run.stdout and "estimated keypoints" in run.stdout
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (256, 192, 3) and out.std() > 10

@@ -34,6 +34,8 @@ class ParserTrainConfig(LoopConfig):
         data: a try-on folder with parsings (VITON's ``train/``).
         pairs: its pair list (empty: the folder's own); only the person column is read.
         mirror: add the mirror image of every photo (left and right swapped).
+        class_weighting: weigh each LIP id's cross entropy by its inverse frequency in the
+            batch (at most 10 times), so that rare classes (dress, skirt, shoes) count.
     """
 
     steps: int = 4000
@@ -43,6 +45,7 @@ class ParserTrainConfig(LoopConfig):
     data: str = ""
     pairs: str = ""
     mirror: bool = True
+    class_weighting: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ParserTrainConfig":
@@ -71,11 +74,23 @@ def read_parser_run(run: str | Path) -> tuple[ParserConfig, ParserTrainConfig]:
     return RunFolder(run, HumanParser.kind).configs(True, ParserConfig, ParserTrainConfig)
 
 
-def parse_loss(parser: HumanParser, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def class_weights(target: torch.Tensor, num_labels: int, cap: float = 10.0) -> torch.Tensor:
+    """Inverse frequencies of the ids in ``target``, normalised to 1 for a uniform batch, at most ``cap``.
+
+    Example:
+        >>> [round(w, 3) for w in class_weights(torch.tensor([0, 0, 0, 1]), 2).tolist()]
+        [0.667, 2.0]
+    """
+    counts = torch.bincount(target.flatten(), minlength=num_labels).float()
+    return (counts.sum() / (counts.clamp(min=1) * num_labels)).clamp(max=cap)
+
+
+def parse_loss(parser: HumanParser, batch: dict[str, torch.Tensor], class_weighting: bool = False) -> dict[str, torch.Tensor]:
     """Cross entropy of the predicted against the true LIP ids, and the pixel accuracy."""
     logits = parser(batch["person"])
     target = batch["person_parse"].clamp(max=parser.config.num_labels - 1)
-    loss = F.cross_entropy(logits, target)
+    weights = class_weights(target, parser.config.num_labels) if class_weighting else None
+    loss = F.cross_entropy(logits, target, weight=weights)
     return {"total": loss, "ce": loss.detach(), "accuracy": (logits.argmax(1) == target).float().mean()}
 
 
@@ -108,7 +123,7 @@ def train_parser(
         run = Run(folder, ctx, progress, None)
         try:
             deadline = deadline_after(train_cfg.minutes * 60 if train_cfg.minutes > 0 else None)
-            run_steps(run, STAGE, parser, optimizer, lambda batch: parse_loss(parser, batch), dataset, train_cfg,
+            run_steps(run, STAGE, parser, optimizer, lambda batch: parse_loss(parser, batch, train_cfg.class_weighting), dataset, train_cfg,
                       state, optimizers, deadline=deadline)
             run.save(parser, optimizers, state, pretrained=True)
         finally:

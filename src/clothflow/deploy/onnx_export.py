@@ -224,9 +224,7 @@ class OnnxPipeline:
         """Pose transfer; arguments as :meth:`ClothFlowPipeline.transfer`."""
         if self.config.task != "transfer":
             raise ValueError("this model was exported for try-on; use .tryon(...)")
-        if self.config.dense and (src_iuv is None or tgt_iuv is None):
-            raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
-        iuv = (src_iuv, tgt_iuv) if self.config.dense else ()
+        iuv = tuple(t for t in (src_iuv, tgt_iuv) if t is not None) if self.config.dense else ()  # checked by the task
         return self._run((src_image, src_parse, tgt_pose, *iuv))
 
     def tryon(self, person, person_parse, person_pose, cloth, cloth_mask) -> PipelineOutput:

@@ -155,9 +155,7 @@ class ClothFlowPipeline(PretrainedMixin, nn.Module):
         """
         if self.task.name != "transfer":
             raise ValueError("this pipeline is configured for try-on; use .tryon(...)")
-        if self.config.dense and (src_iuv is None or tgt_iuv is None):
-            raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
-        iuv = (src_iuv, tgt_iuv) if self.config.dense else ()
+        iuv = tuple(t for t in (src_iuv, tgt_iuv) if t is not None) if self.config.dense else ()  # checked by the task
         return self(src_image, src_parse, tgt_pose, *iuv)
 
     def tryon(

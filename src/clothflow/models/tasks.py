@@ -183,6 +183,14 @@ class PoseTransfer(Task):
         dense = self.dense if dense is None else dense
         return self.inputs + (self.dense_inputs if dense else ())
 
+    def _check_iuv(self, inputs: tuple) -> None:
+        if self.dense and (len(inputs) < 5 or inputs[3] is None or inputs[4] is None):
+            raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
+
+    def check(self, inputs: tuple[torch.Tensor, ...], size: tuple[int, int]) -> None:
+        self._check_iuv(inputs)
+        super().check(inputs, size)
+
     def extra_channels(self) -> ExtraChannels:
         iuv = IUV_CHANNELS if self.dense else 0
         pose_in_target = 0 if self.use_layout else pose.NUM_KEYPOINTS
@@ -190,9 +198,8 @@ class PoseTransfer(Task):
 
     def encode(self, inputs: tuple[torch.Tensor, ...]) -> StageInputs:
         src_image, src_parse, tgt_pose = inputs[:3]
+        self._check_iuv(inputs)
         src_iuv, tgt_iuv = inputs[3:5] if self.dense else (None, None)
-        if self.dense and (src_iuv is None or tgt_iuv is None):
-            raise ValueError("the dense variant needs src_iuv and tgt_iuv (DensePose-style maps)")
         classes = labels.to_groups(src_parse)
         mask = labels.cloth_mask(classes)
         maps = self.pose_maps(tgt_pose, src_image.shape[-2:])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,12 +11,15 @@ from PIL import Image
 from clothflow.apps.web import backend as app_core
 from clothflow.apps.web.backend import (
     garment_from_upload,
+    PhotoModels,
     load_or_train,
+    load_photo_models,
     person_from_upload,
     read_upload,
     render_examples,
     run_transfer,
     run_tryon,
+    tryon_model_for,
     with_mask_upload,
 )
 from clothflow.models.config import preset
@@ -52,6 +57,25 @@ def test_tryon_and_transfer_give_display_size_pictures(pipes, examples):
         assert picture.shape == (256, 176, 3) and picture.dtype == np.uint8
     out = run_transfer(pipes["transfer"], examples.people[0], examples.poses[1])
     assert out.shape == (256, 176, 3)
+
+
+def test_uploaded_photos_go_to_the_photo_model_and_examples_to_the_synthetic_one(pipes, examples, tmp_path):
+    photo_pipe = ClothFlowPipeline(preset("tiny", task="tryon")).eval()
+    photos = PhotoModels(photo_pipe, None, "real-photo try-on model (test)")
+    example = examples.tryon_people[0]
+    upload = dataclasses.replace(example, photo=True)
+    assert tryon_model_for(example, pipes["tryon"], photos)[0] is pipes["tryon"]
+    assert tryon_model_for(upload, pipes["tryon"], photos) == (photo_pipe, photos.about)
+    assert tryon_model_for(upload, pipes["tryon"], None)[0] is pipes["tryon"]
+    assert tryon_model_for(example, None, photos)[0] is photo_pipe
+    with pytest.raises(ClothflowError, match="no try-on model"):
+        tryon_model_for(example, None, None)
+    photo_pipe.save_pretrained(tmp_path / "photo")
+    loaded = load_photo_models(tmp_path / "photo")
+    assert loaded.tryon.config.task == "tryon" and "photo" in loaded.about
+    pipes["transfer"].save_pretrained(tmp_path / "transfer")
+    with pytest.raises(ClothflowError, match="trained for transfer"):
+        load_photo_models(tmp_path / "transfer")
 
 
 def test_wrong_model_or_missing_input_is_a_readable_error(pipes, examples):

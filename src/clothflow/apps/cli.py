@@ -21,10 +21,6 @@ from clothflow.core.files import writable_dir
 log = logging.getLogger("clothflow")
 
 
-# The shipped models the commands default to (clothflow/pretrained/<name>).
-SHIPPED_TRYON = "tryon-viton-256"
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
         raise ClothflowError(f"{self.prog}: {message}")
@@ -114,9 +110,8 @@ def _run_transfer(args) -> None:
 # ---- tryon ----------------------------------------------------------------------------------
 def _add_tryon(sub) -> None:
     p = sub.add_parser("tryon", help="virtual try-on: a person wearing an in-shop garment (one pair or a folder)")
-    p.add_argument("--model", default=SHIPPED_TRYON,
-                   help=f"a try-on run or saved model folder, or a shipped model's name (default {SHIPPED_TRYON}, "
-                   "trained on VITON at 256 x 192)")
+    p.add_argument("--model", help="a try-on run or saved model folder, or a shipped model's name (default: the "
+                   "shipped real-photo model, trained on VITON at 256 x 192; see `clothflow models`)")
     p.add_argument("--person", type=Path, help="person image (single pair)")
     p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
     p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
@@ -138,6 +133,9 @@ def _run_tryon(args) -> None:
     single = args.person is not None or args.cloth is not None
     if single == (args.data is not None):
         raise ClothflowError("tryon: give --person and --cloth (one pair) or --data DIR (a folder of pairs)")
+    from clothflow.apps.infer import SHIPPED_TRYON
+
+    args.model = args.model or SHIPPED_TRYON
     pipe = load_inference_pipeline(args.model, args.backend)
     if pipe.config.task != "tryon":
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
@@ -260,6 +258,9 @@ def _add_serve(sub) -> None:
                    "(default: ./clothflow-demo/model, trained first with a short demo run when missing)")
     p.add_argument("--tryon-model", type=Path, help="the try-on model (default: ./clothflow-demo-tryon/model, "
                    "trained first when missing)")
+    p.add_argument("--photo-model", help="the try-on model for uploaded person photos: a folder or a shipped name "
+                   "(default: the shipped real-photo model, when installed)")
+    p.add_argument("--parser", help="the human parser for uploaded person photos (default: the shipped parser)")
     p.add_argument("--poses", type=Path, metavar="CSV", help="add the poses of a DeepFashion annotation CSV to the gallery")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=positive_int, default=7860)
@@ -268,7 +269,7 @@ def _add_serve(sub) -> None:
 
 def _run_serve(args) -> None:
     from clothflow.apps.web.app import build_app, import_gradio, launch
-    from clothflow.apps.web.backend import load_or_train
+    from clothflow.apps.web.backend import load_or_train, load_photo_models
     from clothflow.models.pipeline import ClothFlowPipeline
 
     import_gradio()  # say what to install before loading or training anything
@@ -282,7 +283,10 @@ def _run_serve(args) -> None:
              for task, path in models.items()}
     if args.poses is not None and not args.poses.is_file():
         raise ClothflowError("no such annotation CSV", args.poses)
-    app = build_app(pipes["transfer"], pipes["tryon"], poses_csv=args.poses)
+    photos = load_photo_models(args.photo_model, args.parser)
+    if photos is not None:
+        print(f"uploaded person photos on the try-on tab: the {photos.about}")
+    app = build_app(pipes["transfer"], pipes["tryon"], poses_csv=args.poses, photos=photos)
     print(f"serving the ClothFlow demo on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
     launch(app, args.host, args.port)
 

@@ -23,6 +23,7 @@ from clothflow.apps.web.backend import (
     Examples,
     GarmentInput,
     PersonInput,
+    PhotoModels,
     TargetPose,
     garment_from_upload,
     person_from_upload,
@@ -31,6 +32,7 @@ from clothflow.apps.web.backend import (
     render_examples,
     run_transfer,
     run_tryon,
+    tryon_model_for,
     with_mask_upload,
 )
 from clothflow.core.errors import ClothflowError
@@ -64,12 +66,15 @@ def build_app(
     tryon: ClothFlowPipeline | None,
     poses_csv: str | Path | None = None,
     examples: int = 4,
+    photos: PhotoModels | None = None,
 ):
     """The Gradio Blocks page for the loaded pipelines (a tab says so when its model is None).
 
     Args:
         transfer: a pose-transfer pipeline (``config.task == "transfer"``), or None.
-        tryon: a try-on pipeline, or None.
+        tryon: a try-on pipeline for the synthetic examples, or None.
+        photos: the real-photo try-on model and parser for uploaded person photos, or None
+            (uploads then go to ``tryon``, parsed coarsely from the pose).
         poses_csv: a DeepFashion annotation CSV whose poses join the target-pose gallery.
         examples: synthetic example people / garments / poses rendered for the galleries.
 
@@ -86,10 +91,10 @@ def build_app(
         )
         with gr.Tabs():
             with gr.Tab("Try-on", id="tryon"):
-                if tryon is None:
+                if tryon is None and photos is None:
                     gr.Markdown("No try-on model is loaded: start the demo with `--tryon-model RUN`.")
                 else:
-                    _tryon_tab(gr, tryon, ex)
+                    _tryon_tab(gr, tryon, photos, ex)
             with gr.Tab("Pose transfer", id="transfer"):
                 if transfer is None:
                     gr.Markdown("No pose-transfer model is loaded: start the demo with `--model RUN`.")
@@ -107,7 +112,7 @@ def _upload(gr, label: str, elem_id: str):
     return gr.File(label=label, file_types=list(UPLOAD_EXTENSIONS), type="filepath", height=130, elem_id=elem_id)
 
 
-def _tryon_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
+def _tryon_tab(gr, synthetic: ClothFlowPipeline | None, photos: PhotoModels | None, ex: Examples) -> None:
     person0, garment0 = ex.tryon_people[0], ex.garments[0]
     with gr.Row():
         with gr.Column(scale=1, min_width=220):
@@ -122,7 +127,11 @@ def _tryon_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
         with gr.Column(scale=1, min_width=220):
             run = gr.Button("Try on", variant="primary", elem_id="tryon-run")
             result = gr.Image(label="Result", interactive=False, height=256, elem_id="tryon-result")
+            served = gr.Markdown("", elem_id="tryon-model")
             status = gr.Markdown("", elem_id="tryon-status", elem_classes="cf-status")
+    if photos is not None:
+        gr.Markdown(f"Uploaded person photos are served by the {photos.about}; the example people by "
+                    + ("the synthetic model." if synthetic is not None else "it too."))
     with gr.Accordion("Intermediate steps: predicted layout and warped garment", open=False, elem_id="tryon-steps"):
         with gr.Row():
             layout = gr.Image(label="Predicted layout (stage 1)", interactive=False, height=256, elem_id="tryon-layout")
@@ -142,7 +151,7 @@ def _tryon_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
         if path is None:
             return gr.skip(), gr.skip(), "", gr.skip()
         try:
-            p = person_from_upload(path)
+            p = person_from_upload(path, parser=photos.parser if photos is not None else None)
         except ClothflowError as exc:  # keep the previous person, empty the upload box for another try
             return gr.skip(), gr.skip(), message(exc), None
         return p, p.image, "", gr.skip()
@@ -164,17 +173,18 @@ def _tryon_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
 
     def go(p: PersonInput, g: GarmentInput):
         try:
+            pipe, about = tryon_model_for(p, synthetic, photos)
             view = run_tryon(pipe, p, g)
         except ClothflowError as exc:
-            return gr.skip(), gr.skip(), gr.skip(), message(exc)
-        return view.result, view.layout, view.warped, ""
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), message(exc)
+        return view.result, view.layout, view.warped, f"Served by the {about}.", ""
 
     people.select(pick_person, None, [person, person_view, status])
     garments.select(pick_garment, None, [garment, garment_view, status])
     person_file.upload(upload_person, person_file, [person, person_view, status, person_file])
     garment_file.upload(upload_garment, [garment_file, mask_file], [garment, garment_view, status, garment_file])
     mask_file.upload(upload_mask, [garment, mask_file], [garment, status, mask_file])
-    run.click(go, [person, garment], [result, layout, warped, status])
+    run.click(go, [person, garment], [result, layout, warped, served, status])
 
 
 def _transfer_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:

@@ -27,8 +27,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import mask_from_white
+from clothflow.apps.infer import SHIPPED_TRYON, mask_from_white
 from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
+from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.images import to_uint8
 
@@ -52,12 +53,26 @@ class PersonInput:
         parse: H x W uint8 LIP ids, or None (not estimated yet).
         keypoints: 18 x 2 float32 (x, y) pixels of ``image``, -1 missing, or None.
         name: shown in messages.
+        photo: an uploaded photo (served by the real-photo try-on model when one is loaded),
+            not a synthetic example.
     """
 
     image: np.ndarray
     parse: np.ndarray | None
     keypoints: np.ndarray | None
     name: str
+    photo: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoModels:
+    """What serves uploaded photos on the try-on tab: a try-on model trained on real photos
+    (e.g. the shipped ``tryon-viton-256``) and the human parser that parses them (None: the
+    coarse layout drawn from the pose)."""
+
+    tryon: ClothFlowPipeline
+    parser: HumanParser | None
+    about: str
 
 
 @dataclass(frozen=True)
@@ -177,8 +192,10 @@ def read_upload(path: str | Path | None, what: str = "photo") -> np.ndarray:
     return image
 
 
-def person_from_upload(path: str | Path | None, what: str = "person photo") -> PersonInput:
-    """An uploaded person photo with its estimated pose and coarse parsing (needs the ``[pose]`` extra).
+def person_from_upload(path: str | Path | None, what: str = "person photo", parser: HumanParser | None = None) -> PersonInput:
+    """An uploaded person photo with its estimated pose and its parsing (needs the ``[pose]`` extra).
+
+    The parsing comes from ``parser``; without one it is the coarse layout drawn from the pose.
 
     Raises:
         ClothflowError: a bad file, the extra missing ("pip install 'clothflow[pose]'"), or no person found.
@@ -187,10 +204,10 @@ def person_from_upload(path: str | Path | None, what: str = "person photo") -> P
 
     image = read_upload(path, what)
     try:
-        found = prepare_image(image)
+        found = prepare_image(image, parser=parser)
     except ClothflowError as exc:
         raise ClothflowError(f"{what}: {exc}") from None
-    return PersonInput(image, found.parse, found.keypoints, Path(path).name)
+    return PersonInput(image, found.parse, found.keypoints, Path(path).name, photo=True)
 
 
 def pose_from_upload(path: str | Path | None) -> TargetPose:
@@ -234,6 +251,40 @@ def _person_tensors(pipe: ClothFlowPipeline, person: PersonInput, need_pose: boo
         kps = pose.scale_keypoints(person.keypoints, person.image.shape[:2], size)
         tensors.append(torch.from_numpy(kps).unsqueeze(0))
     return tuple(tensors)
+
+
+def tryon_model_for(person: PersonInput | None, synthetic: ClothFlowPipeline | None,
+                    photos: PhotoModels | None) -> tuple[ClothFlowPipeline, str]:
+    """The try-on model that serves ``person`` and what to say of it: uploaded photos go to the
+    real-photo model when one is loaded, synthetic examples to the synthetic model.
+
+    Raises:
+        ClothflowError: no model serves this kind of person.
+    """
+    if person is not None and person.photo and photos is not None:
+        return photos.tryon, photos.about
+    if synthetic is not None:
+        return synthetic, f"synthetic try-on model, {synthetic.config.size[0]} x {synthetic.config.size[1]}"
+    if photos is not None:
+        return photos.tryon, photos.about
+    raise ClothflowError("no try-on model is loaded")
+
+
+def load_photo_models(model: str | Path | None = None, parser: str | Path | None = None) -> PhotoModels | None:
+    """The real-photo try-on model and parser: the given folders or shipped names, else the
+    shipped ``tryon-viton-256`` and parser; None when no such model is given or shipped."""
+    from clothflow.core.pretrained import resolve_model, shipped_models
+    from clothflow.estimate.parsing import load_parser
+
+    if model is None:
+        if SHIPPED_TRYON not in shipped_models():
+            return None
+        model = SHIPPED_TRYON
+    pipe = ClothFlowPipeline.from_pretrained(resolve_model(model))
+    if pipe.config.task != "tryon":
+        raise ClothflowError(f"the photo model was trained for {pipe.config.task}, not try-on", model)
+    h, w = pipe.config.size
+    return PhotoModels(pipe, load_parser(parser), f"real-photo try-on model ({Path(str(model)).name}), {h} x {w}")
 
 
 def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: GarmentInput | None) -> TryonView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,6 +135,27 @@ def test_load_or_train_checks_the_task(tmp_path, pipes):
     assert load_or_train(tmp_path / "tryon", "tryon", tmp_path / "unused").config.task == "tryon"
     with pytest.raises(ClothflowError, match="trained for tryon, not transfer"):
         load_or_train(tmp_path / "tryon", "transfer", tmp_path / "unused")
+
+
+def test_an_interrupted_demo_run_is_started_over_not_a_dead_end(tmp_path, monkeypatch, caplog):
+    """A demo folder whose run stopped before saving (config.json, a checkpoint, no weights) is trained again."""
+    from clothflow.apps import demo
+
+    unfinished = tmp_path / "clothflow-demo-tryon" / "model"
+    unfinished.mkdir(parents=True)
+    (unfinished / "config.json").write_text("{}")
+    (unfinished / "checkpoint.safetensors").write_bytes(b"")
+    calls = []
+
+    def fake_demo(out, cfg, progress=True):
+        calls.append(cfg.task)
+        ClothFlowPipeline(preset("tiny", task=cfg.task)).save_pretrained(Path(out) / "model")
+
+    monkeypatch.setattr(demo, "run_demo", fake_demo)
+    with caplog.at_level("WARNING", logger="clothflow"):
+        pipe = load_or_train(None, "tryon", tmp_path / "clothflow-demo-tryon")
+    assert calls == ["tryon"] and pipe.config.task == "tryon"
+    assert "unfinished demo run" in caplog.text
 
 
 def test_build_app_wires_both_tabs(pipes):

@@ -32,6 +32,7 @@ from clothflow.core.images import label_tensor, mask_tensor, resized_image_tenso
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.images import to_uint8
+from clothflow.core.pretrained import WEIGHTS_NAME
 
 log = logging.getLogger("clothflow")
 
@@ -335,9 +336,12 @@ def load_or_train(model: str | Path | None, task: str, default_dir: Path, steps:
     """
     if model is None:
         model = default_dir / "model"
-        if not (model / "config.json").is_file():
+        if not (model / WEIGHTS_NAME).is_file():  # none yet, or a run that was interrupted before it ended
             from clothflow.apps.demo import DemoConfig, run_demo
 
+            if model.exists():
+                log.warning("%s holds an unfinished demo run (interrupted before it saved its model): starting it over",
+                            model)
             log.info("no %s model given and none in %s: training a small demo model first (%d steps a stage: a few minutes on a CPU)...",
                      task, model, steps)
             run_demo(default_dir, DemoConfig(task=task, steps=steps, train_pairs=64 * steps, eval_pairs=32))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sys
@@ -56,16 +57,32 @@ def _training(run: Path, model) -> dict:
         state, _ = load_checkpoint(ckpt, model)
         info["steps"] = dict(state.stage_steps) or {state.stage: state.step}
     log = run / "losses.jsonl"
-    if log.is_file():
+    if log.is_file():  # "seconds" counts from the start of each sitting: a drop starts a new one
+        done: dict[str, float] = {}
         last: dict[str, float] = {}
         for line in log.read_text().splitlines():
             row = json.loads(line)
-            last[row["stage"]] = row.get("seconds", 0.0)
-        info["minutes"] = {k: round(v / 60, 1) for k, v in last.items()}
+            stage, seconds = row["stage"], row.get("seconds", 0.0)
+            if seconds < last.get(stage, 0.0):
+                done[stage] = done.get(stage, 0.0) + last[stage]
+            last[stage] = seconds
+        info["minutes"] = {k: round((done.get(k, 0.0) + v) / 60, 1) for k, v in last.items()}
     train_json = run / "train.json"
     if train_json.is_file():
         info["train"] = json.loads(train_json.read_text())
     return info
+
+
+def _cpu() -> str:
+    """The CPU's model name and the cores this process may use."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,8 +113,7 @@ def main(argv: list[str] | None = None) -> None:
              f"- weights: {size_mb:.1f} MB, {'float16' if args.float16 else 'float32'} storage "
              f"(output change against float32 on random inputs: mean {mean_change:.2e}, largest {change:.2e})",
              f"- training: steps {training.get('steps')}, minutes {training.get('minutes')}",
-             f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}, "
-             f"{torch.get_num_threads()} threads", ""]
+             f"- machine: {_cpu()}, torch {torch.__version__}", ""]
     for note in args.note:
         lines.append(f"- {note}")
     for path in args.metrics:

@@ -10,7 +10,8 @@ from clothflow.apps.cli import main
 from clothflow.core.errors import ClothflowError
 from clothflow.finet.config import FinetConfig
 from clothflow.finet.data import HELD_OUT_SEED, outfit_item
-from clothflow.finet.garment import mask_from_white, place_in_box, read_garment, target_garment
+from clothflow.core.ops.garment_mask import mask_from_white
+from clothflow.finet.garment import place_in_box, read_garment, target_garment
 from clothflow.finet.infer import synthetic_batch, tryon
 from clothflow.finet.models import FinetModel
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
 from clothflow.core.ops import pose
+from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.data.formats.images import read_rgb as read_image
 from clothflow.data.formats.keypoints import read_keypoints
 from clothflow.data.formats.label_maps import read_label_map
@@ -54,20 +54,6 @@ def transfer_files(
     kps = pose.scale_keypoints(kps, pose_frame or image.shape[:2], size)
     with torch.inference_mode():
         return pipe.transfer(resized_image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
-
-
-def mask_from_white(cloth: np.ndarray, threshold: int = 240) -> np.ndarray:
-    """A garment mask for an in-shop photo on a white background: H x W float32 in {0, 1}.
-
-    Pixels brighter than ``threshold`` in every channel are background; holes are filled
-    by keeping the outer contour, so white prints on the garment stay inside it.
-    """
-    fg = (cloth.min(axis=2) < threshold).astype(np.uint8)
-    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    filled = np.zeros_like(fg)
-    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
-    return filled.astype(np.float32)
 
 
 def tryon_files(

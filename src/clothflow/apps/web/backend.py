@@ -27,7 +27,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import SHIPPED_TRYON, mask_from_white
+from clothflow.apps.infer import SHIPPED_TRYON
+from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline

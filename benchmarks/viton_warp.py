@@ -35,6 +35,7 @@ from clothflow.data.datasets.viton import VitonDataset
 from clothflow.evaluation import metrics
 from clothflow.evaluation.baselines import torso_affine_flow
 from clothflow.models.pipeline import ClothFlowPipeline
+from clothflow.training.checkpoint import load_checkpoint
 
 
 def train_flow(data: Path, run: Path, variant: str, size: str, minutes: float, batch: int, sets: list[str]) -> None:
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         pipe = ClothFlowPipeline.from_pretrained(run).eval()
         row = score(pipe, test)["model"]
         row["train_minutes"] = round((time.monotonic() - started) / 60, 1)
+        state, _ = load_checkpoint(run / "checkpoint.safetensors", pipe)
+        row["steps"] = int(state.stage_steps.get("flow", state.step))
         results[name] = row
         print(name, row, flush=True)
         args.out.mkdir(parents=True, exist_ok=True)

@@ -158,6 +158,17 @@ def test_an_interrupted_demo_run_is_started_over_not_a_dead_end(tmp_path, monkey
     assert "unfinished demo run" in caplog.text
 
 
+def test_serve_takes_the_shipped_synthetic_model_before_training(tmp_path, monkeypatch):
+    from clothflow.apps import demo
+    from clothflow.core import pretrained
+
+    ClothFlowPipeline(preset("tiny", task="tryon")).save_pretrained(tmp_path / "pretrained" / demo.SHIPPED_DEMO["tryon"])
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("trained although a model is shipped"))
+    assert load_or_train(None, "tryon", tmp_path / "clothflow-demo-tryon").config.task == "tryon"
+    assert not (tmp_path / "clothflow-demo-tryon").exists()
+
+
 def test_build_app_wires_both_tabs(pipes):
     pytest.importorskip("gradio", reason="the web demo needs the [web] extra")
     from clothflow.apps.web.app import build_app

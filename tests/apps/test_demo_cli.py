@@ -86,3 +86,35 @@ def test_train_preset_brings_its_learning_rates(tmp_path):
     stored = json.loads((run / "train.json").read_text())
     assert stored["lr"] == 2e-4
     assert stored["stage_lr"] == {"layout": 3.2e-3, "flow": 4e-4, "render": 5e-4}  # --set wins over the preset
+
+
+def test_demo_runs_the_shipped_models_and_trains_only_when_asked(tmp_path, monkeypatch, capsys):
+    """With synthetic models shipped (tiny stand-ins here), `demo` evaluates them: both tasks, grids at 256 px rows."""
+    from clothflow.apps import demo
+    from clothflow.core import pretrained
+    from clothflow.models.config import preset
+
+    shipped = tmp_path / "pretrained"
+    for task, name in demo.SHIPPED_DEMO.items():
+        ClothFlowPipeline(preset("tiny", task=task)).save_pretrained(shipped / name)
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", shipped)
+    out = tmp_path / "d"
+    assert main(["demo", "--out", str(out), "--pairs", "4"]) == 0
+    said = capsys.readouterr().out
+    assert "transfer-synthetic-256" in said and "tryon-synthetic-256" in said
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["models"] == demo.SHIPPED_DEMO and saved["pairs"] == 4 and saved["tryon"]["pairs"] == 4
+    for m in (saved, saved["tryon"]):
+        assert {"warp_ssim", "flow_epe", "layout_miou", "final_ssim", "final_l1"} <= set(m)
+    for grid_png in ("results.png", "results_tryon.png"):
+        grid = cv2.imread(str(out / grid_png))
+        assert grid.shape[0] >= 256 * 4 and grid.shape[1] >= 6 * 176  # rows of 256 px pictures
+    assert not (out / "model").exists()  # nothing trained
+
+    assert main(["demo", "--out", str(out), "--steps", "2"]) == 2
+    assert "for --train" in capsys.readouterr().err
+    called = []
+    monkeypatch.setattr(demo, "run_demo", lambda out, cfg: called.append(cfg) or {})
+    monkeypatch.setattr(demo, "summary", lambda metrics, out: "")
+    assert main(["demo", "--train", "--out", str(tmp_path / "t"), "--task", "tryon"]) == 0
+    assert called[0].task == "tryon" and "from scratch" in capsys.readouterr().out

@@ -222,24 +222,44 @@ def _run_export(args) -> None:
 
 # ---- demo ----------------------------------------------------------------------------------
 def _add_demo(sub) -> None:
-    p = sub.add_parser("demo", help="the main job: train the tiny pipeline on synthetic data and show results")
+    p = sub.add_parser("demo", help="the main job: ClothFlow's shipped synthetic models on held-out pairs "
+                       "(--train: train the tiny pipeline from scratch)")
     p.add_argument("--out", type=Path, help="output folder (default ./clothflow-demo, or ./clothflow-demo-tryon "
-                   "for --task tryon: where `clothflow serve` looks for models)")
-    p.add_argument("--steps", type=positive_int, help="steps per stage (more = better, slower)")
-    p.add_argument("--minutes", type=float, help="training budget in minutes instead of steps")
-    p.add_argument("--task", choices=["transfer", "tryon"], default="transfer", help="pose transfer or try-on")
+                   "for --train --task tryon: where `clothflow serve` looks for models)")
+    p.add_argument("--train", action="store_true", help="train the tiny pipeline from scratch instead (minutes)")
+    p.add_argument("--steps", type=positive_int, help="--train: steps per stage (more = better, slower)")
+    p.add_argument("--minutes", type=float, help="--train: training budget in minutes instead of steps")
+    p.add_argument("--task", choices=["transfer", "tryon"],
+                   help="one task only (default: both with the shipped models; pose transfer with --train)")
+    p.add_argument("--pairs", type=positive_int, default=128, help="held-out synthetic pairs scored per task")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_run_demo)
+
+
+# What training the tiny demo from scratch took at its default 500 steps a stage on 2 cores (README).
+TRAIN_DEMO_MINUTES = {"transfer": "7-15", "tryon": "8-25"}
 
 
 def _run_demo(args) -> None:
     from dataclasses import replace
 
-    from clothflow.apps.demo import DemoConfig, run_demo, summary
+    from clothflow.apps.demo import DemoConfig, run_demo, run_shipped_demo, shipped_demo_models, summary
 
-    cfg = DemoConfig(seed=args.seed, task=args.task)
+    tasks = (args.task,) if args.task else ("transfer", "tryon")
+    models = {} if args.train else shipped_demo_models(tasks)
+    if models and (args.steps is not None or args.minutes is not None):
+        raise ClothflowError("demo: --steps and --minutes are for --train (the shipped models need no training)")
+    if models:
+        args.out = args.out or Path("clothflow-demo")
+        writable_dir(args.out)
+        print(f"running the shipped models {', '.join(models.values())} on {args.pairs} held-out synthetic pairs each")
+        metrics = run_shipped_demo(args.out, models, eval_pairs=args.pairs, seed=args.seed)
+        print(summary(metrics, args.out))
+        return
+    task = args.task or "transfer"
+    cfg = DemoConfig(seed=args.seed, task=task, eval_pairs=args.pairs)
     if args.out is None:
-        args.out = Path("clothflow-demo-tryon" if args.task == "tryon" else "clothflow-demo")
+        args.out = Path("clothflow-demo-tryon" if task == "tryon" else "clothflow-demo")
     if args.steps is not None:
         cfg = replace(cfg, steps=args.steps)
     if args.minutes is not None:
@@ -247,6 +267,11 @@ def _run_demo(args) -> None:
             raise ClothflowError(f"--minutes must be positive, got {args.minutes}")
         cfg = replace(cfg, minutes=args.minutes)
     writable_dir(args.out)
+    why = "" if args.train else "no shipped synthetic models in this installation: "
+    budget = (f"{cfg.minutes:g} minutes" if cfg.minutes else
+              f"{cfg.steps} steps a stage" + (f", about {TRAIN_DEMO_MINUTES[task]} minutes on 2 cores"
+                                              if cfg.steps == DemoConfig.steps else ""))
+    print(f"{why}training the tiny {task} pipeline from scratch ({budget})")
     metrics = run_demo(args.out, cfg)
     print(summary(metrics, args.out))
 
@@ -255,9 +280,10 @@ def _run_demo(args) -> None:
 def _add_serve(sub) -> None:
     p = sub.add_parser("serve", help="the web demo: try-on and pose-transfer tabs in a browser (needs the [web] extra)")
     p.add_argument("--model", type=Path, help="a saved model of either task; it serves the tab of its task "
-                   "(default: ./clothflow-demo/model, trained first with a short demo run when missing)")
-    p.add_argument("--tryon-model", type=Path, help="the try-on model (default: ./clothflow-demo-tryon/model, "
-                   "trained first when missing)")
+                   "(default: the shipped synthetic model, else ./clothflow-demo/model, trained first with a short demo run "
+                   "when missing)")
+    p.add_argument("--tryon-model", type=Path, help="the try-on model of the synthetic examples (default: the shipped "
+                   "synthetic model, else ./clothflow-demo-tryon/model, trained first when missing)")
     p.add_argument("--photo-model", help="the try-on model for uploaded person photos: a folder or a shipped name "
                    "(default: the shipped real-photo model, when installed)")
     p.add_argument("--parser", help="the human parser for uploaded person photos (default: the shipped parser)")

@@ -327,14 +327,19 @@ def run_transfer(pipe: ClothFlowPipeline, person: PersonInput | None, target: Ta
 
 
 def load_or_train(model: str | Path | None, task: str, default_dir: Path, steps: int = 60) -> ClothFlowPipeline:
-    """A saved pipeline for ``task``: ``model``, else ``default_dir/model``, else a demo model trained there now.
+    """A saved pipeline for ``task``: ``model``, else the shipped synthetic model of ``task``, else
+    ``default_dir/model``, else a demo model trained there now.
 
     Args:
-        model: a saved model or training run folder (None: the default).
+        model: a saved model or training run folder, or a shipped name (None: the default).
         task: "transfer" or "tryon"; a model of the other task is an error.
         default_dir: where ``clothflow demo`` writes (``clothflow-demo``, ``clothflow-demo-tryon``).
         steps: steps per stage when training (60: 1-6 minutes on a CPU, by its speed and load).
     """
+    from clothflow.apps.demo import shipped_demo_models
+
+    if model is None:
+        model = shipped_demo_models((task,)).get(task)
     if model is None:
         model = default_dir / "model"
         if not (model / WEIGHTS_NAME).is_file():  # none yet, or a run that was interrupted before it ended

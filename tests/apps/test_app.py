@@ -162,7 +162,7 @@ def test_serve_takes_the_shipped_synthetic_model_before_training(tmp_path, monke
     from clothflow.apps import demo
     from clothflow.core import pretrained
 
-    ClothFlowPipeline(preset("tiny", task="tryon")).save_pretrained(tmp_path / "pretrained" / demo.SHIPPED_DEMO["tryon"])
+    ClothFlowPipeline(preset("tiny", task="tryon")).save_pretrained(tmp_path / "pretrained" / pretrained.DEFAULT_MODELS["tryon-synthetic"])
     monkeypatch.setattr(pretrained, "SHIPPED_DIR", tmp_path / "pretrained")
     monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("trained although a model is shipped"))
     assert load_or_train(None, "tryon", tmp_path / "clothflow-demo-tryon").config.task == "tryon"

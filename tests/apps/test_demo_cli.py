@@ -95,7 +95,8 @@ def test_demo_runs_the_shipped_models_and_trains_only_when_asked(tmp_path, monke
     from clothflow.models.config import preset
 
     shipped = tmp_path / "pretrained"
-    for task, name in demo.SHIPPED_DEMO.items():
+    names = {task: pretrained.DEFAULT_MODELS[use] for task, use in demo.DEMO_USES.items()}
+    for task, name in names.items():
         ClothFlowPipeline(preset("tiny", task=task)).save_pretrained(shipped / name)
     monkeypatch.setattr(pretrained, "SHIPPED_DIR", shipped)
     out = tmp_path / "d"
@@ -103,7 +104,7 @@ def test_demo_runs_the_shipped_models_and_trains_only_when_asked(tmp_path, monke
     said = capsys.readouterr().out
     assert "transfer-synthetic-256" in said and "tryon-synthetic-256" in said
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["models"] == demo.SHIPPED_DEMO and saved["pairs"] == 4 and saved["tryon"]["pairs"] == 4
+    assert saved["models"] == names and saved["pairs"] == 4 and saved["tryon"]["pairs"] == 4
     for m in (saved, saved["tryon"]):
         assert {"warp_ssim", "flow_epe", "layout_miou", "final_ssim", "final_l1"} <= set(m)
     for grid_png in ("results.png", "results_tryon.png"):

@@ -35,3 +35,25 @@ def test_a_wrong_name_lists_the_shipped_ones(shipped, capsys):
     code = main(["tryon", "--model", "no-such-model", "--person", "p.jpg", "--cloth", "c.jpg", "--out", "o.png"])
     err = capsys.readouterr().err
     assert code == 2 and "no-such-model" in err and "tryon-small" in err
+
+
+def test_commands_without_model_take_the_shipped_default_or_say_what_to_give(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", tmp_path / "none")
+    pose = tmp_path / "pose.json"
+    pose.write_text("[]")
+    commands = {
+        "transfer": ["transfer", "--source", "s.jpg", "--target-pose", str(pose), "--out", str(tmp_path / "o.png")],
+        "tryon": ["export"],
+        "inpaint": ["inpaint", "--synthetic", "0", "--erase", "upper", "--out", str(tmp_path / "i")],
+    }
+    for use, argv in commands.items():
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert pretrained.DEFAULT_MODELS[use] in err and "give --model" in err, err
+
+    shipped = tmp_path / "pretrained"
+    ClothFlowPipeline(preset("tiny")).save_pretrained(shipped / pretrained.DEFAULT_MODELS["transfer"])
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", shipped)
+    report = tmp_path / "report"
+    assert main(["evaluate", "--pairs", "4", "--out", str(report)]) in (0, None)
+    assert (report / "metrics.json").is_file()

@@ -14,13 +14,13 @@ from skimage.metrics import structural_similarity
 
 from clothflow.apps.infer import tryon_files
 from clothflow.core.images import to_uint8
-from clothflow.core.pretrained import shipped_models
+from clothflow.core.pretrained import DEFAULT_MODELS, shipped_models
 from clothflow.data.formats.label_maps import read_label_map
-from clothflow.estimate.parsing import SHIPPED_PARSER, load_parser, parse_photo
+from clothflow.estimate.parsing import load_parser, parse_photo
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
 
-TRYON = "tryon-viton-256"
+TRYON, PARSER = DEFAULT_MODELS["tryon"], DEFAULT_MODELS["parser"]
 PERSON, OTHER_CLOTH = "000038_0.jpg", "000057_1.jpg"
 
 
@@ -61,7 +61,7 @@ def test_tryon_keeps_the_face(viton_root):
 
 
 def test_parser_finds_upper_clothes_and_face(viton_root):
-    _need(SHIPPED_PARSER)
+    _need(PARSER)
     test = viton_root / "test"
     name = (viton_root / "test_clean.txt").read_text().split()[0]
     photo = np.asarray(Image.open(test / "image" / name).convert("RGB"))
@@ -76,7 +76,7 @@ def test_parser_finds_upper_clothes_and_face(viton_root):
 @pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None, reason="needs the [pose] extra (mediapipe)")
 def test_tryon_with_no_parse_and_no_pose(viton_root, tmp_path):
     _need(TRYON)
-    _need(SHIPPED_PARSER)
+    _need(PARSER)
     test = viton_root / "test"
     run = subprocess.run(["clothflow", "tryon", "--person", str(test / "image" / PERSON), "--cloth",
                           str(test / "cloth" / OTHER_CLOTH), "--out", str(tmp_path / "out.png")],

@@ -32,7 +32,8 @@ def add_animate_parser(sub) -> None:
     p.add_argument("--camera", type=int, metavar="N", help="drive from webcam N instead of --driving")
     p.add_argument("--out", type=Path, required=True, help="the MP4 to write")
     p.add_argument("--face", action="store_true", help="animate a face (portrait) instead of a body")
-    p.add_argument("--model", type=Path, help="body: a pose-transfer run or saved model folder (e.g. clothflow-demo/model)")
+    p.add_argument("--model", type=Path, help="body: a pose-transfer run or saved model folder, or a shipped name "
+                   "(default: the shipped synthetic pose-transfer model)")
     p.add_argument("--frames", type=positive_int, help="number of frames (synthetic driving: default 48; "
                    "files and camera: at most this many)")
     p.add_argument("--fps", type=positive_float, help="frame rate of the output (default: the driving's, 25 for "
@@ -148,9 +149,13 @@ def _run_body(args) -> None:
     from clothflow.data.formats.video import write_video
     from clothflow.core.images import to_uint8
 
+    from clothflow.core.pretrained import DEFAULT_MODELS, shipped_default
+
     if args.model is None:
-        raise ClothflowError("animate: a body needs --model RUN (a pose-transfer model, e.g. clothflow-demo/model); "
-                             "use --face for a portrait")
+        args.model = shipped_default("transfer")
+    if args.model is None:
+        raise ClothflowError(f"animate: a body needs --model RUN (a pose-transfer model, e.g. clothflow-demo/model; "
+                             f"{DEFAULT_MODELS['transfer']} is not shipped here); use --face for a portrait")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     pipe = ClothFlowPipeline.from_pretrained(args.model)

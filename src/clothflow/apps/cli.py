@@ -82,7 +82,8 @@ def _run_models(args) -> None:
 # ---- transfer ----------------------------------------------------------------------------
 def _add_transfer(sub) -> None:
     p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
-    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--model", type=Path, help="a trained run or saved model folder, or a shipped model's name "
+                   "(default: the shipped synthetic pose-transfer model)")
     p.add_argument("--source", type=Path, required=True, help="person image")
     p.add_argument(
         "--source-parse", type=Path,
@@ -100,6 +101,9 @@ def _run_transfer(args) -> None:
     from clothflow.apps.infer import transfer_files
     from clothflow.core.images import save_png, to_uint8
 
+    from clothflow.core.pretrained import default_model
+
+    args.model = default_model(args.model, "transfer")
     pipe = load_inference_pipeline(args.model, args.backend)
     result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
@@ -133,9 +137,9 @@ def _run_tryon(args) -> None:
     single = args.person is not None or args.cloth is not None
     if single == (args.data is not None):
         raise ClothflowError("tryon: give --person and --cloth (one pair) or --data DIR (a folder of pairs)")
-    from clothflow.apps.infer import SHIPPED_TRYON
+    from clothflow.core.pretrained import default_model
 
-    args.model = args.model or SHIPPED_TRYON
+    args.model = default_model(args.model, "tryon")
     pipe = load_inference_pipeline(args.model, args.backend)
     if pipe.config.task != "tryon":
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
@@ -194,8 +198,10 @@ def _add_backend(p) -> None:
 
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a trained pipeline to ONNX (all three stages, dynamic batch)")
-    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
-    p.add_argument("--out", type=Path, help="the .onnx file to write (default: RUN/model.onnx)")
+    p.add_argument("--model", type=Path, help="a trained run or saved model folder, or a shipped model's name "
+                   "(default: the shipped real-photo try-on model)")
+    p.add_argument("--out", type=Path, help="the .onnx file to write (default: RUN/model.onnx; NAME.onnx for a "
+                   "shipped model)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (18 or newer)")
     p.add_argument("--static-batch", action="store_true", help="export for batch size 1 only")
     p.add_argument("--int8", action="store_true",
@@ -208,8 +214,12 @@ def _run_export(args) -> None:
     from clothflow.deploy.onnx_export import ONNX_NAME, export_onnx
     from clothflow.models.pipeline import ClothFlowPipeline
 
+    from clothflow.core.pretrained import default_model
+
+    args.model = Path(default_model(args.model, "tryon"))
     pipe = ClothFlowPipeline.from_pretrained(args.model)
-    out = args.out if args.out is not None else args.model / ONNX_NAME
+    shipped = not args.model.exists()  # a shipped model's name: its folder is inside the package
+    out = args.out if args.out is not None else Path(f"{args.model}.onnx") if shipped else args.model / ONNX_NAME
     writable_dir(out.parent if str(out.parent) else Path("."))
     path = export_onnx(pipe, out, opset=args.opset, batch_dynamic=not args.static_batch)
     print(f"wrote {path} (run it with --backend onnx --model {path})")

@@ -125,7 +125,9 @@ def _run_train_parse(args) -> None:
 # ---- evaluate -------------------------------------------------------------------------------
 def add_evaluate_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model as the papers do and write a report folder")
-    p.add_argument("--model", type=Path, required=True, help="a trained run or saved model folder")
+    p.add_argument("--model", type=Path, help="a trained run or saved model folder, or a shipped model's name "
+                   "(default: the shipped model of the data's task: synthetic pose transfer, or real-photo try-on "
+                   "for a try-on folder)")
     p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder: DeepFashion "
                    "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder (all its pairs)")
     p.add_argument("--pairs", metavar="N|FILE",
@@ -181,8 +183,13 @@ def _run_evaluate(args) -> None:
             data_range = float(args.data_range)
         except ValueError:
             raise ClothflowError(f"--data-range must be a number or 'generated', got {args.data_range!r}") from None
-    from clothflow.core.pretrained import resolve_model, stored_kind
+    from clothflow.core.pretrained import default_model, resolve_model, stored_kind
 
+    if args.model is None:
+        from clothflow.data.datasets.viton_layout import detect_layout
+
+        tryon = args.data != "synthetic" and detect_layout(args.data) is not None
+        args.model = default_model(None, "tryon" if tryon else "transfer")
     if stored_kind(resolve_model(args.model)) == "parser":
         return _evaluate_parser(args)
     pipe = ClothFlowPipeline.from_pretrained(args.model)

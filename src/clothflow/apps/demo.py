@@ -1,7 +1,7 @@
 """The main job: ClothFlow on the embedded synthetic data, shown on held-out pairs.
 
 ``clothflow demo --out DIR`` runs the synthetic models shipped in the package
-(:data:`SHIPPED_DEMO`: pose transfer and try-on at full size) on held-out synthetic pairs and
+(``DEFAULT_MODELS`` "transfer" and "tryon-synthetic": pose transfer and try-on at full size) on held-out synthetic pairs and
 writes ``DIR/results.png`` (pose transfer), ``DIR/results_tryon.png`` and ``DIR/metrics.json``
 (pose transfer's metrics, try-on's under ``"tryon"``): :func:`run_shipped_demo`.
 
@@ -32,8 +32,7 @@ from clothflow.evaluation.visualize import result_grid
 
 log = logging.getLogger("clothflow")
 
-# The synthetic models `clothflow demo` and `clothflow serve` use, by task (clothflow/pretrained/<name>).
-SHIPPED_DEMO = {"transfer": "transfer-synthetic-256", "tryon": "tryon-synthetic-256"}
+DEMO_USES = {"transfer": "transfer", "tryon": "tryon-synthetic"}  # task -> key of DEFAULT_MODELS
 GRID_HEIGHT = 256  # rows of the shipped demo's result grids, in pixels
 
 
@@ -99,10 +98,10 @@ def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = T
 
 def shipped_demo_models(tasks: tuple[str, ...] = ("transfer", "tryon")) -> dict[str, str]:
     """The shipped synthetic models of ``tasks`` installed here, by task (empty: none)."""
-    from clothflow.core.pretrained import shipped_models
+    from clothflow.core.pretrained import shipped_default
 
-    shipped = shipped_models()
-    return {task: SHIPPED_DEMO[task] for task in tasks if SHIPPED_DEMO[task] in shipped}
+    found = {task: shipped_default(DEMO_USES[task]) for task in tasks}
+    return {task: name for task, name in found.items() if name is not None}
 
 
 def run_shipped_demo(out: str | Path, models: dict[str, str], eval_pairs: int = 128, seed: int = 0) -> dict:

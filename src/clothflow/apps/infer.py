@@ -16,10 +16,6 @@ from clothflow.data.formats.label_maps import read_label_map
 from clothflow.core.errors import ClothflowError
 from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
 
-# The shipped try-on model that `clothflow tryon` and the web demo's photo uploads default to
-# (clothflow/pretrained/<name>).
-SHIPPED_TRYON = "tryon-viton-256"
-
 
 def transfer_files(
     pipe: ClothFlowPipeline,

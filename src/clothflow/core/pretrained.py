@@ -33,6 +33,14 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "card.md"
 # Models shipped inside the package: clothflow/pretrained/<name>/ (config, weights, card).
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+# The shipped model each use defaults to: what a command takes when no --model is given.
+DEFAULT_MODELS = {
+    "transfer": "transfer-synthetic-256",  # pose transfer, synthetic people, 256 x 176
+    "tryon-synthetic": "tryon-synthetic-256",  # try-on of the synthetic examples, 256 x 192
+    "tryon": "tryon-viton-256",  # try-on on real photos (VITON), 256 x 192
+    "parser": "parser-viton-256",  # human parsing of real photos (VITON's parsings)
+    "inpaint": "finet-synthetic-128",  # FiNet inpainting, synthetic outfits
+}
 
 
 class Kind(NamedTuple):
@@ -68,6 +76,27 @@ def shipped_models() -> dict[str, Path]:
         return {}
     found = (p for p in SHIPPED_DIR.iterdir() if (p / CONFIG_NAME).is_file() and (p / WEIGHTS_NAME).is_file())
     return {p.name: p for p in sorted(found)}
+
+
+def shipped_default(use: str) -> str | None:
+    """The name of the shipped model ``use`` (a key of :data:`DEFAULT_MODELS`) defaults to, if installed."""
+    name = DEFAULT_MODELS[use]
+    return name if name in shipped_models() else None
+
+
+def default_model(model: str | Path | None, use: str) -> str | Path:
+    """``model``, or else the shipped default of ``use``.
+
+    Raises:
+        ClothflowError: no ``model`` and the default is not installed (says to give --model).
+    """
+    if model is not None:
+        return model
+    name = shipped_default(use)
+    if name is None:
+        raise ClothflowError(f"no --model given, and the {use} model {DEFAULT_MODELS[use]} is not shipped in this "
+                             "installation (`clothflow models` lists what is): give --model")
+    return name
 
 
 def resolve_model(model: str | Path) -> Path:

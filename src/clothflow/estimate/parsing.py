@@ -1,6 +1,6 @@
 """A photo's human parsing from the trained parser (:class:`~clothflow.models.parser.HumanParser`).
 
-Where a user brings no parsing, the parser shipped in the package (:data:`SHIPPED_PARSER`)
+Where a user brings no parsing, the parser shipped in the package (``DEFAULT_MODELS["parser"]``)
 makes one; without it, :func:`clothflow.estimate.prepare.prepare_image` falls back to the
 coarse layout drawn from the pose, which knows nothing about clothing.
 
@@ -20,10 +20,8 @@ import numpy as np
 import torch
 
 from clothflow.core.images import image_tensor
-from clothflow.core.pretrained import resolve_model, shipped_models
+from clothflow.core.pretrained import resolve_model, shipped_default
 from clothflow.models.parser import HumanParser
-
-SHIPPED_PARSER = "parser-viton-256"
 
 
 def parse_photo(parser: HumanParser, image: np.ndarray) -> np.ndarray:
@@ -39,7 +37,7 @@ def load_parser(model: str | Path | None = None) -> HumanParser | None:
         ClothflowError: ``model`` names no parser folder.
     """
     if model is None:
-        if SHIPPED_PARSER not in shipped_models():
+        model = shipped_default("parser")
+        if model is None:
             return None
-        model = SHIPPED_PARSER
     return HumanParser.from_pretrained(resolve_model(model))

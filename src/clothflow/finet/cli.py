@@ -32,7 +32,8 @@ def _nonnegative(text: str) -> int:
 def add_inpaint_parser(sub) -> None:
     """Add the ``inpaint`` sub-command to an argparse sub-parser group."""
     p = sub.add_parser("inpaint", help="fashion inpainting (FiNet): fill an erased garment with K compatible samples")
-    p.add_argument("--model", type=Path, required=True, help="an inpainting run (clothflow train --task inpaint)")
+    p.add_argument("--model", type=Path, help="an inpainting run (clothflow train --task inpaint) or a shipped "
+                   "model's name (default: the shipped FiNet model)")
     p.add_argument("--image", type=Path, help="a person photo (needs --parse and --pose)")
     p.add_argument("--parse", type=Path, help="its parsing map (LIP ids PNG), same size as the photo")
     p.add_argument("--pose", type=Path, help="its keypoints (OpenPose JSON or a JSON list of 18 [x, y])")
@@ -74,7 +75,9 @@ def run_inpaint(args) -> None:
         for path in (args.parse, args.pose):
             if not path.is_file():
                 raise ClothflowError("file not found", path)
-    model = FinetModel.from_pretrained(args.model)
+    from clothflow.core.pretrained import default_model
+
+    model = FinetModel.from_pretrained(default_model(args.model, "inpaint"))
     size = model.config.size
     if args.image is not None:
         batch = file_batch(args.image, args.parse, args.pose, args.erase, size)

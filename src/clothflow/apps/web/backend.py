@@ -27,7 +27,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
-from clothflow.apps.infer import SHIPPED_TRYON
 from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
 from clothflow.models.parser import HumanParser
@@ -275,13 +274,13 @@ def tryon_model_for(person: PersonInput | None, synthetic: ClothFlowPipeline | N
 def load_photo_models(model: str | Path | None = None, parser: str | Path | None = None) -> PhotoModels | None:
     """The real-photo try-on model and parser: the given folders or shipped names, else the
     shipped ``tryon-viton-256`` and parser; None when no such model is given or shipped."""
-    from clothflow.core.pretrained import resolve_model, shipped_models
+    from clothflow.core.pretrained import resolve_model, shipped_default
     from clothflow.estimate.parsing import load_parser
 
     if model is None:
-        if SHIPPED_TRYON not in shipped_models():
+        model = shipped_default("tryon")
+        if model is None:
             return None
-        model = SHIPPED_TRYON
     pipe = ClothFlowPipeline.from_pretrained(resolve_model(model))
     if pipe.config.task != "tryon":
         raise ClothflowError(f"the photo model was trained for {pipe.config.task}, not try-on", model)
@@ -336,10 +335,10 @@ def load_or_train(model: str | Path | None, task: str, default_dir: Path, steps:
         default_dir: where ``clothflow demo`` writes (``clothflow-demo``, ``clothflow-demo-tryon``).
         steps: steps per stage when training (60: 1-6 minutes on a CPU, by its speed and load).
     """
-    from clothflow.apps.demo import shipped_demo_models
+    from clothflow.core.pretrained import shipped_default
 
     if model is None:
-        model = shipped_demo_models((task,)).get(task)
+        model = shipped_default("transfer" if task == "transfer" else "tryon-synthetic")
     if model is None:
         model = default_dir / "model"
         if not (model / WEIGHTS_NAME).is_file():  # none yet, or a run that was interrupted before it ended

@@ -41,6 +41,8 @@ def add_animate_parser(sub) -> None:
     p.add_argument("--source-parse", type=Path, help="body: the photo's parsing (LIP ids PNG); default estimated")
     p.add_argument("--source-pose", type=Path, help="body: the photo's keypoints (OpenPose JSON); default estimated")
     p.add_argument("--no-temporal-reuse", action="store_true", help="body: render every frame on its own")
+    p.add_argument("--no-smoothing", action="store_true", help="face: drive with the raw landmarks of every frame "
+                   "(default: One Euro smoothing, less trembling)")
     p.add_argument("--threads", type=positive_int, help="body: CPU threads for the model (default: torch's; on a "
                    "busy machine 1 is often fastest)")
     p.add_argument("--out-height", type=positive_int, default=256, help="body: height of the written video in "
@@ -91,7 +93,7 @@ def _report(out: Path, count: int, seconds: float) -> None:
 
 
 def _run_face(args) -> None:
-    from clothflow.animate.face.animator import animate_face
+    from clothflow.animate.face.animator import FaceAnimateConfig, animate_face
     from clothflow.data.formats.images import read_rgb
     from clothflow.data.formats.video import iter_video, write_video
 
@@ -111,7 +113,9 @@ def _run_face(args) -> None:
         frames, fps, name = iter_video(path, args.frames), args.fps or video_fps(path), str(path)
     tally = [0]
     start = time.perf_counter()
-    write_video(args.out, _counted(animate_face(source, frames, source_name=args.source, driving_name=name), tally), fps)
+    config = FaceAnimateConfig(fps=fps, smoothing=None) if args.no_smoothing else FaceAnimateConfig(fps=fps)
+    write_video(args.out, _counted(animate_face(source, frames, config=config, source_name=args.source,
+                                                driving_name=name), tally), fps)
     _report(args.out, tally[0], time.perf_counter() - start)
 
 

@@ -52,6 +52,7 @@ from clothflow.animate.face.fill import (
 )
 from clothflow.animate.face.landmarks import (
     CONTROL,
+    EXPRESSIVE,
     EYES,
     FACE_OVAL,
     FaceLandmarker,
@@ -60,6 +61,7 @@ from clothflow.animate.face.landmarks import (
     inner_mouth_contour,
 )
 from clothflow.animate.face.motion import MotionConfig, transfer_motion
+from clothflow.animate.face.smoothing import LandmarkSmoother, SmoothingConfig
 from clothflow.animate.face.warp import (
     backward_map,
     border_anchors,
@@ -92,6 +94,9 @@ class FaceAnimateConfig:
         fill_mouth: paint a dark interior into a mouth the driving opens.
         mouth_colour: RGB of the mouth interior.
         min_confidence: face detection / tracking confidence below which no face is found.
+        smoothing: the One Euro filter over the driving landmarks
+            (:mod:`clothflow.animate.face.smoothing`); None leaves them raw.
+        fps: the driving's frame rate, the smoothing's time step between frames.
     """
 
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -103,6 +108,8 @@ class FaceAnimateConfig:
     fill_mouth: bool = True
     mouth_colour: tuple[int, int, int] = (52, 20, 24)
     min_confidence: float = 0.5
+    smoothing: SmoothingConfig | None = field(default_factory=SmoothingConfig)
+    fps: float = 25.0
 
     def __post_init__(self) -> None:
         if self.grid_step is not None and self.grid_step < 1:
@@ -117,6 +124,8 @@ class FaceAnimateConfig:
             raise ClothflowError(f"eye_closed_below must be in [0, 1), got {self.motion.eye_closed_below}")
         if not 0.0 < self.min_confidence < 1.0:
             raise ClothflowError(f"min_confidence must be in (0, 1), got {self.min_confidence}")
+        if self.fps <= 0:
+            raise ClothflowError(f"fps must be positive, got {self.fps}")
 
 
 def as_rgb(image: np.ndarray, name: str | Path | None = None, what: str = "image") -> np.ndarray:
@@ -285,11 +294,16 @@ def _frames(animator: FaceAnimator, driving: Iterable[np.ndarray], driving_name:
     reference: np.ndarray | None = None
     target = animator.landmarks
     count = 0
+    smooth = LandmarkSmoother(cfg.fps, cfg.smoothing, EXPRESSIVE) if cfg.smoothing is not None else None
     with FaceLandmarker(static=False, min_confidence=cfg.min_confidence) as find:
         for count, frame in enumerate(driving, 1):
             frame = as_rgb(frame, driving_name, f"driving frame {count - 1}")
             found = find(frame)
+            if found is None and smooth is not None:
+                smooth.reset()  # the face was lost: do not glide from where it was to where it comes back
             if found is not None:
+                if smooth is not None:
+                    found = smooth(found, face_size(found))
                 if reference is None:
                     reference = found.astype(np.float64)
                 target = transfer_motion(animator.landmarks, reference, found, cfg.motion)

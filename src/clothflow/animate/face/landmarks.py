@@ -77,6 +77,13 @@ CONTROL = tuple(
 )
 
 
+# What moves fast in a face: eyelids and eye corners, irises, lips (a blink is over in a few frames).
+EXPRESSIVE = tuple(
+    dict.fromkeys(eye_contour(0) + eye_contour(1) + tuple(range(468, 478)) + OUTER_LIP_UPPER + OUTER_LIP_LOWER
+                  + INNER_LIP_UPPER + INNER_LIP_LOWER)
+)
+
+
 def _check(landmarks: np.ndarray) -> np.ndarray:
     lm = np.asarray(landmarks, np.float64)
     if lm.ndim != 2 or lm.shape[1] != 2 or lm.shape[0] < 468:

@@ -1,5 +1,7 @@
 """ONNX export: ONNX Runtime matches PyTorch on the whole pipeline, at another batch size."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -118,3 +120,28 @@ def test_int8_export_is_quantised_and_close_to_float(tmp_path, capsys):
     # but the flow stays within 10% of its magnitude and the image follows the float one.
     assert (got.flow.flow - want.flow.flow).abs().mean() < 0.1 * want.flow.flow.abs().mean()
     assert torch.corrcoef(torch.stack([got.image.flatten(), want.image.flatten()]))[0, 1] > 0.6
+
+
+def test_int8_calibrates_on_a_dataset_folder(tmp_path, capsys, monkeypatch):
+    """``export --int8 --calibration DIR`` feeds the quantiser pairs of that folder, spread over it."""
+    from clothflow.apps.cli import main
+    from clothflow.deploy import quantize
+
+    data = tmp_path / "data"
+    assert main(["synth", "--out", str(data), "--pairs", "6", "--size", "64x44", "--seed", "5"]) == 0
+    model = tmp_path / "model"
+    _trained_like(apply_overrides(preset("tiny"), NARROW)).save_pretrained(model)
+    seen = []
+
+    def fake_quantize(path, out, feeds=None):
+        seen.append(feeds)
+        return Path(out)
+
+    monkeypatch.setattr(quantize, "quantize_onnx", fake_quantize)
+    assert main(["export", "--model", str(model), "--calibration", str(data / "deepfashion")]) == 2
+    assert "--calibration goes with --int8" in capsys.readouterr().err
+    assert main(["export", "--model", str(model), "--int8", "--calibration", str(data / "deepfashion")]) == 0, \
+        capsys.readouterr().err
+    feeds = seen[0]
+    assert feeds is not None and sum(f["src_image"].shape[0] for f in feeds) == 6  # all of the folder's pairs
+    assert feeds[0]["src_image"].shape[1:] == (3, 64, 44)

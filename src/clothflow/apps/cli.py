@@ -206,7 +206,9 @@ def _add_export(sub) -> None:
     p.add_argument("--static-batch", action="store_true", help="export for batch size 1 only")
     p.add_argument("--int8", action="store_true",
                    help="also write an int8 copy (MODEL.int8.onnx), its convolutions quantised and calibrated "
-                        "on synthetic pairs of the model's task")
+                        "on synthetic pairs of the model's task (or on --calibration)")
+    p.add_argument("--calibration", metavar="DIR", help="--int8: calibrate on 32 pairs of this dataset folder (e.g. "
+                   "viton/train for a model trained on VITON) instead of synthetic pairs")
     p.set_defaults(func=_run_export)
 
 
@@ -220,13 +222,22 @@ def _run_export(args) -> None:
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     shipped = not args.model.exists()  # a shipped model's name: its folder is inside the package
     out = args.out if args.out is not None else Path(f"{args.model}.onnx") if shipped else args.model / ONNX_NAME
+    if args.calibration is not None and not args.int8:
+        raise ClothflowError("export: --calibration goes with --int8")
+    feeds = None
+    if args.calibration is not None:
+        from clothflow.data.datasets import make_dataset
+        from clothflow.deploy.quantize import dataset_calibration
+
+        dataset = make_dataset(args.calibration, pipe.config.size, 32, 0, pipe.config.task, dense=pipe.config.dense)
+        feeds = dataset_calibration(pipe.config, dataset)
     writable_dir(out.parent if str(out.parent) else Path("."))
     path = export_onnx(pipe, out, opset=args.opset, batch_dynamic=not args.static_batch)
     print(f"wrote {path} (run it with --backend onnx --model {path})")
     if args.int8:
         from clothflow.deploy.quantize import quantize_onnx
 
-        int8 = quantize_onnx(path, path.with_suffix(".int8.onnx"))
+        int8 = quantize_onnx(path, path.with_suffix(".int8.onnx"), feeds)
         print(f"wrote {int8} (int8; run it with --backend onnx --model {int8})")
 
 

@@ -4,7 +4,8 @@
 into ONNX Runtime's QDQ format (``QuantizeLinear``/``DequantizeLinear`` around every Conv:
 int8 weights per output channel, uint8 activations) with activation ranges calibrated on
 inputs the model will see: by default held-out pairs from the synthetic renderer for the
-model's task (:func:`synthetic_calibration`). Warping (``GridSample``), normalisation and the
+model's task (:func:`synthetic_calibration`); a model trained on real photos is calibrated on
+pairs of its own dataset (:func:`dataset_calibration`, ``clothflow export --int8 --calibration DIR``). Warping (``GridSample``), normalisation and the
 heads stay float32. The result loads in :class:`clothflow.deploy.onnx_export.OnnxPipeline` like any export.
 
 Weights use 7 of their 8 bits (``reduce_range``): on x86 CPUs without VNNI, ONNX Runtime's
@@ -44,10 +45,23 @@ def synthetic_calibration(config: PipelineConfig, pairs: int = 32, batch_size: i
     from clothflow.data.datasets.synthetic import SyntheticPairs
 
     dataset = SyntheticPairs(num_pairs=pairs, size=config.size, seed=CALIBRATION_SEED, task=config.task)
+    return dataset_calibration(config, dataset, pairs, batch_size)
+
+
+def dataset_calibration(config: PipelineConfig, dataset, pairs: int = 32, batch_size: int = 8) -> list[dict[str, np.ndarray]]:
+    """Calibration feeds from ``dataset`` (items with the task's input keys, at ``config.size``).
+
+    The pairs are spread evenly over the dataset (the first ones of a sorted list are often
+    alike). Returns ``ceil(pairs / batch_size)`` dicts from input name to array.
+    """
+    pairs = min(pairs, len(dataset))
+    if pairs < 1:
+        raise ClothflowError("no pairs to calibrate the int8 model on")
+    picks = np.linspace(0, len(dataset) - 1, pairs).round().astype(int)
     names = input_names(config)
     feeds = []
     for start in range(0, pairs, batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, pairs))]
+        items = [dataset[int(i)] for i in picks[start : start + batch_size]]
         feeds.append({k: torch.stack([item[k] for item in items]).numpy() for k in names})
     return feeds
 

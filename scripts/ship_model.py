@@ -8,6 +8,11 @@ The weights are stored as float16 with ``--float16``; the script measures what t
 flips makes the largest one large, so score the shipped model too) and writes it on the card.
 The card also records the run's steps per stage and training time (from its checkpoint and
 ``losses.jsonl``), the machine, and every metrics file given.
+
+``check.json`` beside the card holds what ``clothflow evaluate`` gives the shipped model on 16
+pairs (``--check-data``: ``synthetic``, or a dataset folder given as ``viton:test`` for the
+VITON test folder, with ``--check-pairs`` naming its list; the first 16 entries are used), so
+that ``tests/apps/test_shipped_cards.py`` can check the shipped weights still score the same.
 """
 
 from __future__ import annotations
@@ -85,6 +90,44 @@ def _cpu() -> str:
     return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
 
 
+CHECK_PAIRS = 16
+CHECK_KEYS = ("ssim", "psnr", "l1", "cloth_ssim", "miou", "warp_ssim", "flow_epe", "final_ssim")
+
+
+def evaluate_argv(model: Path, check: dict, viton: Path | None, out: Path) -> list[str]:
+    """The ``clothflow evaluate`` command line of a check (its pairs written to ``out/pairs.txt``)."""
+    argv = ["evaluate", "--model", str(model), "--out", str(out / "report")]
+    if check["data"] == "synthetic":
+        return argv + ["--pairs", str(check["pairs"]), "--seed", str(check["seed"])]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pairs.txt").write_text("".join(line + "\n" for line in check["pairs"]))
+    return argv + ["--data", str(viton / check["data"].split(":", 1)[1]), "--pairs", str(out / "pairs.txt")]
+
+
+def read_check(report: Path) -> dict:
+    """The checked figures of an evaluate report: the papers' metrics, or a parser's mIoU."""
+    saved = json.loads((report / "metrics.json").read_text())
+    found = {**saved, **saved.get("paper", {})}
+    return {k: found[k] for k in CHECK_KEYS if k in found}
+
+
+def _check(model: Path, data: str, pairs: str | None, viton: Path | None) -> dict:
+    import tempfile
+
+    from clothflow.apps.cli import main as cli
+
+    if data == "synthetic":
+        check = {"data": data, "pairs": CHECK_PAIRS, "seed": 10_000}
+    else:
+        listed = (viton / pairs).read_text().splitlines()
+        check = {"data": data, "pairs": [line.strip() for line in listed if line.strip()][:CHECK_PAIRS]}
+    with tempfile.TemporaryDirectory() as tmp:
+        if cli(evaluate_argv(model, check, viton, Path(tmp))) not in (0, None):
+            raise SystemExit("the check's evaluate failed")
+        check["metrics"] = read_check(Path(tmp) / "report")
+    return check
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path)
@@ -95,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--metrics", type=Path, nargs="*", default=[], help="metrics JSON files to put on the card")
     ap.add_argument("--note", action="append", default=[])
     ap.add_argument("--float16", action="store_true")
+    ap.add_argument("--check-data", help="synthetic, or viton:test (the VITON test folder, see --viton)")
+    ap.add_argument("--check-pairs", help="the pair list of --check-data (first 16 entries used)")
+    ap.add_argument("--viton", type=Path, help="the extracted viton/ folder (for viton:test)")
     args = ap.parse_args(argv)
     kind = stored_kind(args.run)
     cls = _model_class(kind)
@@ -120,6 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         lines += ["", f"## {path.parent.name}/{path.name}", "", "```json", path.read_text().strip(), "```"]
     if "train" in training:
         lines += ["", "## train.json", "", "```json", json.dumps(training["train"], indent=1), "```"]
+    if args.check_data:
+        check = _check(out, args.check_data, args.check_pairs, args.viton)
+        (out / "check.json").write_text(json.dumps(check, indent=1) + "\n")
+        lines += ["", f"## check: `clothflow evaluate` on {CHECK_PAIRS} pairs (check.json)", "", "```json",
+                  json.dumps(check["metrics"]), "```"]
     (out / "card.md").write_text("\n".join(lines) + "\n")
     print(f"shipped {args.run} as {out} ({size_mb:.1f} MB, output change mean {mean_change:.2e}, max {change:.2e})")
 

@@ -36,7 +36,7 @@ def _close(got, want, path: str = "") -> list[str]:
     return []
 
 
-def test_every_shipped_model_with_a_card_has_a_check():
+def test_every_shipped_model_has_a_card():
     for name, folder in shipped_models().items():
         assert (folder / "card.md").is_file(), f"{name} has no card"
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from clothflow.animate.cli import add_animate_parser
+from clothflow.apps.live.cli import add_live_parser
 from clothflow.core.arguments import positive_int
 from clothflow.core.arguments import size as size_arg
 from clothflow.core.errors import ClothflowError
@@ -359,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_synth, add_train_parser, _add_models, _add_transfer, _add_tryon, add_evaluate_parser, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
-                add_animate_parser, add_inpaint_parser):
+                add_animate_parser, add_inpaint_parser, add_live_parser):
         add(sub)
     return parser
 

@@ -1,0 +1,231 @@
+"""The live page end to end in a real browser: Debian's Chromium with a fake camera, driven by Playwright.
+
+Needs FastAPI, uvicorn and websockets (the ``[web]`` extra), playwright, mediapipe (the
+``[pose]`` extra) and the apt package ``chromium``; skipped with the reason otherwise (never
+``playwright install``: the browser download is not reachable here). The server runs in this
+process (uvicorn in a thread, on a free port). Chromium's fake camera plays ``clip.y4m``, made
+here from scikit-image's astronaut portrait by :func:`~clothflow.animate.face.driving.synthetic_face_clip`
+(nods, shut eyes, an opening mouth), in a loop; the page animates the same portrait with it.
+
+The page keeps its last (sent, received) frame pairs (``?record=N``); the landmark model
+then checks that the avatar's eyes shut and its mouth opens on the frames where the driver's do.
+
+With ``CLOTHFLOW_SCREENSHOTS=DIR`` set, the test also writes ``DIR/live.png`` (1000 px wide).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the live page needs the [web] extra: pip install -e '.[web]'")
+uvicorn = pytest.importorskip("uvicorn", reason="the live page needs the [web] extra: pip install -e '.[web]'")
+pytest.importorskip("websockets", reason="the live page needs websockets: pip install -e '.[web]'")
+pytest.importorskip("mediapipe", reason="face animation needs the [pose] extra (mediapipe)")
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright: pip install playwright")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+TIMEOUT_MS = 30_000
+REPEAT = 5  # camera frames per clip frame: each event lasts 0.2 s at 25 frames/s
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: apt-get install -y chromium")
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
+    """Frames (H x W x 3 uint8 RGB, even sides) as a YUV4MPEG2 4:2:0 file, Chromium's fake camera format."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    from skimage.data import astronaut
+
+    return astronaut()[:256, 96:352]
+
+
+@pytest.fixture(scope="module")
+def clip(portrait, tmp_path_factory):
+    """The driving clip's y4m file and its frames' events."""
+    from clothflow.animate.face.driving import synthetic_face_clip
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    with FaceLandmarker() as find:
+        made = synthetic_face_clip(portrait, find(portrait), size=320)
+    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
+    write_y4m(path, [f for f in made.frames for _ in range(REPEAT)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(portrait):
+    """The live app served by uvicorn (real WebSockets) on a free port of 127.0.0.1."""
+    from clothflow.apps.live.server import build_live_app
+
+    app = build_live_app(examples={"astronaut": portrait})
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", app
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _decode(url: str) -> np.ndarray:
+    from clothflow.apps.live.session import decode_jpeg
+
+    return decode_jpeg(base64.b64decode(url.split(",", 1)[1]))
+
+
+def _save_screenshot(page, out: Path) -> None:
+    """A screenshot of the page as a small palette PNG, 1000 px wide."""
+    from PIL import Image
+
+    raw = out.with_suffix(".raw.png")
+    page.screenshot(path=str(raw), full_page=True)
+    with Image.open(raw) as im:
+        im = im.convert("RGB")
+        if im.width != 1000:
+            im = im.resize((1000, round(im.height * 1000 / im.width)), Image.LANCZOS)
+        im.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    raw.unlink()
+
+
+def _measure(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(driver, avatar) eye openness and mouth opening of each pair with a face in both: N x 2 each."""
+    from clothflow.animate.face.landmarks import FaceLandmarker, eye_aspect_ratio, mouth_open_ratio
+
+    rows = []
+    with FaceLandmarker() as find:
+        for pair in pairs:
+            sent, received = find(_decode(pair["sent"])), find(_decode(pair["received"]))
+            if sent is not None and received is not None:
+                rows.append([eye_aspect_ratio(sent).mean(), mouth_open_ratio(sent),
+                             eye_aspect_ratio(received).mean(), mouth_open_ratio(received)])
+    rows = np.array(rows)
+    return rows[:, :2], rows[:, 2:]
+
+
+def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path):
+    url, app = server
+    shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
+    started = time.monotonic()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=[*ARGS, f"--use-file-for-fake-video-capture={clip}"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 640})
+            page.goto(f"{url}/?record=80", wait_until="domcontentloaded")
+            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+            sync_api.expect(page.locator("#body-about")).to_contain_text("needs a pose-transfer model")
+            page.locator("#start").click()
+            page.wait_for_function("window.liveStats.received >= 70", timeout=TIMEOUT_MS)
+            stats = page.evaluate("({...window.liveStats, latencies: undefined})")
+            pairs = page.evaluate("window.liveRecord()")
+            session = page.evaluate("window.liveSession")
+
+            # the portrait picked again while streaming: a new socket for the same session goes on
+            # at once (no frame of the closed socket's is mistaken for one of the new), no message
+            before = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
+            page.locator(".examples button").first.click()
+            page.wait_for_function(f"window.liveStats.received >= {before[1] + 25}", timeout=TIMEOUT_MS)
+            after = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
+            assert (after[0] - after[1]) - (before[0] - before[1]) <= 6, (before, after)
+            assert page.locator("#message").inner_text().strip() == ""
+
+            # the avatar alone, for OBS: frames arrive, nothing else is on the page
+            avatar = browser.new_page(viewport={"width": 400, "height": 400})
+            avatar.goto(f"{url}/avatar?session={session}", wait_until="domcontentloaded")
+            avatar.wait_for_function("window.avatarStats.received >= 3", timeout=TIMEOUT_MS)
+            assert avatar.evaluate("document.body.innerText.trim()") == ""
+            avatar.close()
+
+            page.wait_for_function("document.getElementById('median').textContent !== '–'", timeout=TIMEOUT_MS)
+            page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
+            if shots is not None:
+                _save_screenshot(page, shots / "live.png")
+            page.locator("#stop").click()
+            page.close()
+        finally:
+            browser.close()
+    elapsed = time.monotonic() - started
+    assert stats["received"] >= 70 and stats["received"] >= stats["sent"] / 2, stats
+    assert stats["median"] is not None and 0 < stats["median"] <= stats["p95"] < 5000, stats
+    assert len(pairs) >= 60
+    driver, avatar_measures = _measure(pairs)
+    assert len(driver) >= 0.9 * len(pairs), "the landmark model must find both faces in most pairs"
+    shut = driver[:, 0] < 0.5 * np.median(driver[:, 0])
+    gaping = driver[:, 1] > np.median(driver[:, 1]) + 0.1
+    assert shut.sum() >= 3 and gaping.sum() >= 3 and (~shut & ~gaping).sum() >= 10, (shut.sum(), gaping.sum())
+    open_ear = np.median(avatar_measures[~shut & ~gaping, 0])
+    assert np.median(avatar_measures[shut, 0]) < 0.5 * open_ear
+    still_mouth = np.median(avatar_measures[~shut & ~gaping, 1])
+    assert np.median(avatar_measures[gaping, 1]) > still_mouth + 0.1
+    # the sessions were closed with the page
+    deadline = time.monotonic() + 10
+    while app.state.live.sessions and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not app.state.live.sessions
+    assert elapsed < 60
+
+
+def test_bad_portraits_and_a_silent_camera_get_messages(server, clip, tmp_path):
+    from PIL import Image
+
+    url, _ = server
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((200, 200, 3), 180, np.uint8)).save(blank)
+    huge = tmp_path / "wide.png"
+    Image.fromarray(np.full((16, 4200, 3), 90, np.uint8)).save(huge)
+    silent = """navigator.mediaDevices.getUserMedia = async () => {
+        const canvas = document.createElement('canvas'); canvas.width = 320; canvas.height = 240;
+        return canvas.captureStream(0);  // a camera that never gives a frame
+    };"""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=[*ARGS, f"--use-file-for-fake-video-capture={clip}"])
+        try:
+            page = browser.new_page()
+            page.add_init_script(silent)
+            page.goto(f"{url}/?noframes=1500", wait_until="domcontentloaded")
+            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+            page.locator("#upload").set_input_files(str(blank))
+            sync_api.expect(page.locator("#message")).to_contain_text("no face found", timeout=TIMEOUT_MS)
+            page.locator("#upload").set_input_files(str(huge))
+            sync_api.expect(page.locator("#message")).to_contain_text("at most 4096", timeout=TIMEOUT_MS)
+            page.locator("#start").click()  # the example portrait stayed: the camera starts
+            sync_api.expect(page.locator("#message")).to_contain_text("gives no frames", timeout=TIMEOUT_MS)
+            page.locator("#stop").click()
+            assert page.evaluate("window.liveStats.received") == 0
+        finally:
+            browser.close()
+    import urllib.request
+
+    assert urllib.request.urlopen(url + "/api/info", timeout=10).status == 200

@@ -75,21 +75,7 @@ def _image_size(page, selector: str) -> tuple[int, int]:
     return tuple(img.evaluate("i => [i.naturalWidth, i.naturalHeight]"))
 
 
-def _save_screenshot(page, out: Path) -> None:
-    """A full-page screenshot as a small palette PNG, 1000 px wide."""
-    from PIL import Image
-
-    raw = out.with_suffix(".raw.png")
-    page.screenshot(path=str(raw), full_page=True)
-    with Image.open(raw) as im:
-        im = im.convert("RGB")
-        if im.width != 1000:
-            im = im.resize((1000, round(im.height * 1000 / im.width)), Image.LANCZOS)
-        im.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
-    raw.unlink()
-
-
-def test_both_tabs_in_chromium(server, tmp_path):
+def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
     from PIL import Image
 
     from clothflow.data.synth.renderer import make_tryon_pair
@@ -122,7 +108,7 @@ def test_both_tabs_in_chromium(server, tmp_path):
             assert page.locator("#tryon-status").inner_text().strip() == ""
             page.screenshot(path=str(tmp_path / "tryon.png"), full_page=True)
             if shots is not None:
-                _save_screenshot(page, shots / "app_tryon.png")
+                save_screenshot(page, shots / "app_tryon.png")
 
             # A text file renamed .jpg: a readable message, and the page keeps working.
             page.locator("#tryon-person-upload input[type=file]").set_input_files(str(bad))
@@ -141,7 +127,7 @@ def test_both_tabs_in_chromium(server, tmp_path):
             if shots is not None:
                 page.locator("#transfer-run").click()  # clears the message for the README picture
                 sync_api.expect(page.locator("#transfer-status")).to_have_text("", timeout=TIMEOUT_MS)
-                _save_screenshot(page, shots / "app_transfer.png")
+                save_screenshot(page, shots / "app_transfer.png")
         finally:
             browser.close()
     assert (tmp_path / "tryon.png").stat().st_size > 10_000

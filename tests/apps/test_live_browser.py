@@ -104,20 +104,6 @@ def _decode(url: str) -> np.ndarray:
     return decode_jpeg(base64.b64decode(url.split(",", 1)[1]))
 
 
-def _save_screenshot(page, out: Path) -> None:
-    """A screenshot of the page as a small palette PNG, 1000 px wide."""
-    from PIL import Image
-
-    raw = out.with_suffix(".raw.png")
-    page.screenshot(path=str(raw), full_page=True)
-    with Image.open(raw) as im:
-        im = im.convert("RGB")
-        if im.width != 1000:
-            im = im.resize((1000, round(im.height * 1000 / im.width)), Image.LANCZOS)
-        im.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
-    raw.unlink()
-
-
 def _measure(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """(driver, avatar) eye openness and mouth opening of each pair with a face in both: N x 2 each."""
     from clothflow.animate.face.landmarks import FaceLandmarker, eye_aspect_ratio, mouth_open_ratio
@@ -133,7 +119,7 @@ def _measure(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return rows[:, :2], rows[:, 2:]
 
 
-def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path):
+def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path, save_screenshot):
     url, app = server
     shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
     started = time.monotonic()
@@ -170,7 +156,7 @@ def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path)
             page.wait_for_function("document.getElementById('median').textContent !== '–'", timeout=TIMEOUT_MS)
             page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
             if shots is not None:
-                _save_screenshot(page, shots / "live.png")
+                save_screenshot(page, shots / "live.png")
             page.locator("#stop").click()
             page.close()
         finally:

@@ -2,12 +2,15 @@
 # Train the real try-on pipeline on VITON at 256 x 192 on the CPU, one stage after another,
 # each for a wall-clock budget. Rerunning it on the same RUN resumes: a stage that already had
 # its minutes trains on for the new ones (a stage's steps are counted across sittings).
+# The render stage may then be continued at a quarter of its rate, where its curve flattens:
+#   python benchmarks/viton_curve.py --run RUN --data VITON --stage render --slices 3 --minutes 20 \
+#       --set train.stage_lr.render=4e-4
 #
 #   scripts/train_viton.sh VITON_TRAIN_DIR RUN [LAYOUT_MIN FLOW_MIN RENDER_MIN]
-#   e.g. scripts/train_viton.sh ~/.cache/viton/viton/train runs/viton-fast 20 40 75
+#   e.g. scripts/train_viton.sh ~/.cache/viton/viton/train runs/viton 20 70 60
 set -euo pipefail
 data=${1:?VITON train folder}; run=${2:?run folder}
-minutes=("${3:-20}" "${4:-40}" "${5:-75}")
+minutes=("${3:-20}" "${4:-70}" "${5:-60}")
 stages=(layout flow render)
 for i in 0 1 2; do
   stage=${stages[$i]}

@@ -190,13 +190,13 @@ class PoseEstimate:
     Attributes:
         keypoints: 18 x 2 float32 (x, y) pixels, -1 missing (COCO-18 order).
         confidence: 18 float32 MediaPipe visibilities, 0 where missing.
-        mask: H x W bool person mask.
+        mask: H x W bool person mask; None from an estimator made with ``masks=False``.
         landmarks: the raw 33 x 3 MediaPipe landmarks (x, y normalised, visibility).
     """
 
     keypoints: np.ndarray
     confidence: np.ndarray
-    mask: np.ndarray
+    mask: np.ndarray | None
     landmarks: np.ndarray
 
 
@@ -206,6 +206,10 @@ class PoseEstimator:
     Args:
         min_visibility: landmarks rated below it become missing keypoints.
         mask_threshold: person probability counted as the person mask.
+        static: every image on its own (photos); False tracks the person from frame to frame
+            (a camera: faster and steadier).
+        masks: also segment the person (the selfie model); False leaves ``mask`` None and
+            skips that work, for streams that need only the keypoints.
 
     Example (needs the ``[pose]`` extra)::
 
@@ -213,14 +217,15 @@ class PoseEstimator:
             found = estimate(rgb_uint8_image)
     """
 
-    def __init__(self, min_visibility: float = 0.5, mask_threshold: float = 0.5) -> None:
+    def __init__(self, min_visibility: float = 0.5, mask_threshold: float = 0.5, static: bool = True,
+                 masks: bool = True) -> None:
         mp = import_mediapipe()
         self.min_visibility = min_visibility
         self.mask_threshold = mask_threshold
         # model_complexity=1 is pose_landmark_full, the model shipped inside the 0.10.21 wheel
         # (0 and 2 would be downloaded on first use).
-        self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
-        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._pose = mp.solutions.pose.Pose(static_image_mode=static, model_complexity=1, enable_segmentation=masks)
+        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) if masks else None
 
     def __call__(self, image: np.ndarray) -> PoseEstimate | None:
         """Estimate one person's pose and mask.
@@ -241,14 +246,17 @@ class PoseEstimator:
         kps, conf = landmarks_to_coco18(lm, image.shape[:2], self.min_visibility)
         kps = hide_face_in_back_view(kps)
         conf = np.where(visible(kps), conf, 0).astype(np.float32)
-        selfie = self._selfie.process(image).segmentation_mask
-        mask = person_mask(selfie, found.segmentation_mask, self.mask_threshold)
+        mask = None
+        if self._selfie is not None:
+            selfie = self._selfie.process(image).segmentation_mask
+            mask = person_mask(selfie, found.segmentation_mask, self.mask_threshold)
         return PoseEstimate(kps, conf, mask, lm)
 
     def close(self) -> None:
         """Release the MediaPipe graphs."""
         self._pose.close()
-        self._selfie.close()
+        if self._selfie is not None:
+            self._selfie.close()
 
     def __enter__(self) -> PoseEstimator:
         return self

@@ -154,7 +154,7 @@ class FacePortrait(Portrait):
         self.about = f"face mode: the portrait itself, warped ({image.shape[1]} x {image.shape[0]} pixels)"
 
     def open(self):
-        from clothflow.animate.face.live import FaceSession
+        from clothflow.animate.face.animator import FaceSession
 
         return FaceSession(self.animator, "camera")
 
@@ -191,28 +191,23 @@ class _BodyStream:
 
     def __init__(self, portrait: BodyPortrait) -> None:
         from clothflow.animate.body import BodyAnimator
-        from clothflow.estimate.prepare import import_mediapipe
+        from clothflow.estimate.prepare import PoseEstimator
 
         self.portrait = portrait
         self.animator = BodyAnimator(portrait.model.pipe, portrait.source, fps=25.0)
-        self._pose = import_mediapipe().solutions.pose.Pose(
-            static_image_mode=False, model_complexity=1, enable_segmentation=False)
+        self._pose = PoseEstimator(static=False, masks=False)
         self._last: np.ndarray | None = None
         self.found = self.posed = False
 
     def step(self, frame: np.ndarray, dt: float | None = None) -> np.ndarray:
         """The portrait's person in the pose of the camera's (the last picture when none is seen)."""
         from clothflow.core.images import to_uint8
-        from clothflow.estimate.prepare import hide_face_in_back_view, landmarks_to_coco18
 
-        seen = self._pose.process(np.ascontiguousarray(frame)).pose_landmarks
+        seen = self._pose(frame)
         self.found = seen is not None
         if seen is None and self._last is not None:
             return self._last
-        kps = np.full((18, 2), -1.0, np.float32)
-        if seen is not None:
-            lm = np.array([[p.x, p.y, p.visibility] for p in seen.landmark], np.float32)
-            kps = hide_face_in_back_view(landmarks_to_coco18(lm, frame.shape[:2])[0])
+        kps = seen.keypoints if seen is not None else np.full((18, 2), -1.0, np.float32)
         self._last = to_uint8(self.animator.step(kps).image[0])
         self.posed = self.animator.retargeter is not None
         return self._last

@@ -126,7 +126,7 @@ class _SlowPortrait(Portrait):
 
 def test_a_face_session_makes_what_animate_face_makes(portrait, clip):
     from clothflow.animate.face.animator import FaceAnimator, animate_face
-    from clothflow.animate.face.live import FaceSession
+    from clothflow.animate.face.animator import FaceSession
 
     frames = clip.frames[:6]
     expected = list(animate_face(portrait, frames))

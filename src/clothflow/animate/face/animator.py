@@ -289,24 +289,107 @@ def animate_face(
     return _frames(animator, driving, driving_name)
 
 
+class FaceSession:
+    """One driving stream animating one portrait, a frame per :meth:`step`: what a stream needs
+    between frames (the tracking landmark model, the One Euro filter, the driving's reference
+    landmarks, the last target). :func:`animate_face` pulls frames through one; a live page
+    pushes them, irregularly, for as long as its camera runs.
+
+    The :class:`FaceAnimator` is only read, so one animator may serve several sessions; the
+    landmark model is the session's own and is released by :meth:`close`.
+
+    Args:
+        animator: the portrait, prepared once (may be shared between sessions).
+        driving_name: what drives it (e.g. "camera"), for error messages.
+
+    Attributes:
+        frames: driving frames seen so far.
+        found: whether the last driving frame had a face.
+        reference: the driving's first landmarks with a face (None until one is seen).
+        closed: whether :meth:`close` was called (the landmark model is released).
+
+    Example (driven by a clip made from the portrait itself):
+        >>> from skimage.data import astronaut
+        >>> from clothflow.animate.face.driving import synthetic_face_clip
+        >>> portrait = astronaut()[:256, 96:352]
+        >>> animator = FaceAnimator(portrait)
+        >>> clip = synthetic_face_clip(portrait, animator.landmarks)
+        >>> with FaceSession(animator) as session:
+        ...     out = [session.step(frame) for frame in clip.frames[:2]]
+        >>> out[0].shape, session.frames, session.found, session.closed
+        ((256, 256, 3), 2, True, True)
+    """
+
+    def __init__(self, animator: FaceAnimator, driving_name: str | Path | None = None) -> None:
+        cfg = animator.config
+        self.animator = animator
+        self.driving_name = driving_name
+        self.frames = 0
+        self.found = False
+        self.closed = False
+        self.reference: np.ndarray | None = None
+        self.target = animator.landmarks
+        self._smooth = LandmarkSmoother(cfg.fps, cfg.smoothing, EXPRESSIVE) if cfg.smoothing is not None else None
+        self._find = FaceLandmarker(static=False, min_confidence=cfg.min_confidence)
+
+    def step(self, frame: np.ndarray, dt: float | None = None) -> np.ndarray:
+        """The portrait moved as the driving face in ``frame`` is.
+
+        A frame without a face repeats the last motion (the portrait as it is until the first
+        face is seen), and the next face is taken as it comes, not glided to.
+
+        Args:
+            frame: H x W x 3 uint8 RGB driving frame (any size).
+            dt: seconds since the previous driving frame, for the smoothing (None: ``1 / fps``
+                of the animator's config); a live stream passes its real spacing.
+
+        Returns:
+            H x W x 3 uint8 RGB, the portrait's size.
+
+        Raises:
+            ClothflowError: the frame is not an image, or the session is closed.
+        """
+        if self.closed:
+            raise ClothflowError("the face session is closed")
+        frame = as_rgb(frame, self.driving_name, f"driving frame {self.frames}")
+        self.frames += 1
+        found = self._find(frame)
+        self.found = found is not None
+        if found is None:
+            if self._smooth is not None:
+                self._smooth.reset()
+        else:
+            if self._smooth is not None:
+                found = self._smooth(found, face_size(found), dt)
+            if self.reference is None:
+                self.reference = found.astype(np.float64)
+            self.target = transfer_motion(self.animator.landmarks, self.reference, found, self.animator.config.motion)
+        return self.animator.render(self.target)
+
+    def restart(self) -> None:
+        """Take the next face seen as the new reference (e.g. the person sat back down)."""
+        self.reference = None
+        self.target = self.animator.landmarks
+        if self._smooth is not None:
+            self._smooth.reset()
+
+    def close(self) -> None:
+        """Release the landmark model; safe to call more than once."""
+        if not self.closed:
+            self.closed = True
+            self._find.close()
+
+    def __enter__(self) -> FaceSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+
 def _frames(animator: FaceAnimator, driving: Iterable[np.ndarray], driving_name: str | Path | None) -> Iterator[np.ndarray]:
-    cfg = animator.config
-    reference: np.ndarray | None = None
-    target = animator.landmarks
-    count = 0
-    smooth = LandmarkSmoother(cfg.fps, cfg.smoothing, EXPRESSIVE) if cfg.smoothing is not None else None
-    with FaceLandmarker(static=False, min_confidence=cfg.min_confidence) as find:
-        for count, frame in enumerate(driving, 1):
-            frame = as_rgb(frame, driving_name, f"driving frame {count - 1}")
-            found = find(frame)
-            if found is None and smooth is not None:
-                smooth.reset()  # the face was lost: do not glide from where it was to where it comes back
-            if found is not None:
-                if smooth is not None:
-                    found = smooth(found, face_size(found))
-                if reference is None:
-                    reference = found.astype(np.float64)
-                target = transfer_motion(animator.landmarks, reference, found, cfg.motion)
-            yield animator.render(target)
-    if count and reference is None:
-        raise ClothflowError(f"no face found in any of the {count} driving frames", driving_name)
+    with FaceSession(animator, driving_name) as session:
+        for frame in driving:
+            yield session.step(frame)
+    if session.frames and session.reference is None:
+        raise ClothflowError(f"no face found in any of the {session.frames} driving frames", driving_name)

@@ -335,10 +335,10 @@ def load_or_train(model: str | Path | None, task: str, default_dir: Path, steps:
         default_dir: where ``clothflow demo`` writes (``clothflow-demo``, ``clothflow-demo-tryon``).
         steps: steps per stage when training (60: 1-6 minutes on a CPU, by its speed and load).
     """
-    from clothflow.core.pretrained import shipped_default
+    from clothflow.apps.demo import shipped_demo_models
 
     if model is None:
-        model = shipped_default("transfer" if task == "transfer" else "tryon-synthetic")
+        model = shipped_demo_models((task,)).get(task)
     if model is None:
         model = default_dir / "model"
         if not (model / WEIGHTS_NAME).is_file():  # none yet, or a run that was interrupted before it ended

@@ -24,7 +24,7 @@ from clothflow.core.config import apply_overrides
 from clothflow.models.config import preset
 from clothflow.core.errors import ClothflowError
 from clothflow.evaluation.evaluate import evaluate
-from clothflow.core.files import atomic_write_text
+from clothflow.core.files import atomic_write_text, writable_dir
 from clothflow.training.settings import TrainConfig, preset_training
 from clothflow.training.stages import train
 from clothflow.core.images import save_png
@@ -63,11 +63,7 @@ def run_demo(out: str | Path, cfg: DemoConfig = DemoConfig(), progress: bool = T
     """Train, evaluate and write the demo's outputs; returns the metrics."""
     from clothflow.data.datasets.synthetic import SyntheticPairs
 
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ClothflowError(f"cannot create the output folder ({exc.strerror})", out) from None
+    out = writable_dir(out)
     run = out / "model"
     if run.exists():
         log.info("replacing the previous demo model in %s", run)
@@ -122,11 +118,7 @@ def run_shipped_demo(out: str | Path, models: dict[str, str], eval_pairs: int = 
 
     if not models:
         raise ClothflowError("no shipped synthetic models to run; `clothflow demo --train` trains one")
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ClothflowError(f"cannot create the output folder ({exc.strerror})", out) from None
+    out = writable_dir(out)
     started = time.monotonic()
     metrics: dict = {}
     for i, (task, name) in enumerate(models.items()):

@@ -230,3 +230,13 @@ def test_render_losses_and_no_style():
     assert torch.isclose(no_style["total"], no_style["l1"] + no_style["perceptual"])
     no_style["total"].backward()
     assert out.image.grad.abs().sum() > 0
+
+
+def test_flow_mask_weight_depends_on_task_and_data():
+    """Try-on on real photos needs the outline (10); the synthetic people train both tasks at 1."""
+    from clothflow.training.settings import FlowLossWeights
+
+    default = FlowLossWeights()
+    assert default.for_task("tryon").mask == 10.0 and default.for_task("transfer").mask == 1.0
+    assert default.for_task("tryon", synthetic=True).mask == 1.0
+    assert FlowLossWeights(mask=3.0).for_task("tryon", synthetic=True).mask == 3.0

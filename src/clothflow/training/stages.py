@@ -63,6 +63,8 @@ def train(
     pipeline_cfg, train_cfg = folder.configs(resume, PipelineConfig, TrainConfig, pipeline_cfg, train_cfg)
     with distributed_context(train_cfg.device, train_cfg.batch_size) as ctx:
         folder.write_configs(pipeline_cfg, train_cfg, ctx)
+        flow = train_cfg.loss.flow.for_task(pipeline_cfg.task, synthetic=train_cfg.data == "synthetic")
+        train_cfg = replace(train_cfg, loss=replace(train_cfg.loss, flow=flow))
         run = Run(folder, ctx, progress, on_step)
         try:
             return _train_stages(run, pipeline_cfg, train_cfg, resume)

@@ -1,11 +1,12 @@
 """Speed of the live page: frames per second animated, and camera-to-screen latency in a browser.
 
-Usage: python benchmarks/live.py [--model RUN] [--seconds 8] [--threads 1] [--no-browser]
+Usage: python benchmarks/live.py [--model RUN] [--seconds 8] [--threads 1] [--modes face turn] [--no-browser]
 
 Server side, without the web (:class:`clothflow.apps.live.session.LiveSession`, what each
 WebSocket frame costs: JPEG decoding, tracking, animation, JPEG encoding):
 
-- face mode with scikit-image's astronaut portrait at 256 and 512 pixels, driven by the clip
+- face modes 1 (``face``, the warp) and 2 (``turn``, head turning) with scikit-image's
+  astronaut portrait at 256 and 512 pixels, driven by the clip
   :func:`clothflow.animate.face.driving.synthetic_face_clip` makes from it (320 x 320 frames);
 - body mode with ``--model``, else an untrained model of the ``fast`` preset (256 x 176; the
   speed of a real one of that preset, not its pictures), driven by the same clip.
@@ -13,7 +14,7 @@ WebSocket frame costs: JPEG decoding, tracking, animation, JPEG encoding):
 End to end: ``clothflow live``'s app under uvicorn, and Debian's Chromium (``/usr/bin/chromium``,
 through Playwright) with its fake camera playing that clip at 25 frames/s; the page's own
 figures (``window.liveStats``: the time from capturing a camera frame to drawing its animated
-frame) after ``--seconds``, for the 256 and 512 pixel portraits.
+frame) after ``--seconds``, for the 256 and 512 pixel portraits in each face mode.
 
 The machine's load average is printed first: other work on the cores slows every figure.
 OpenCV, BLAS and torch get ``--threads`` (default 1): on 2 busy cores, torch with 2 threads
@@ -76,6 +77,10 @@ def frames_per_second(session: LiveSession, frames: list[np.ndarray], loops: int
     return len(times) / (time.perf_counter() - start), 1000 * float(np.median(times))
 
 
+MODE_NAME = {"face": "face mode 1", "turn": "face mode 2"}
+MODE_ABOUT = {"turn": "face mode 2"}  # what the page's portrait line says once the mode is picked
+
+
 def body_model(path: str | None) -> BodyModel:
     if path is not None:
         return load_body_model(path)
@@ -95,8 +100,9 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
             f.write(b"FRAME\n" + cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420).tobytes())
 
 
-def browser_latency(examples: dict[str, np.ndarray], clip: list[np.ndarray], seconds: float) -> dict[str, dict]:
-    """The page's stats after ``seconds`` of streaming, per example portrait."""
+def browser_latency(examples: dict[str, np.ndarray], clip: list[np.ndarray], seconds: float,
+                    modes: tuple[str, ...] = ("face",)) -> dict[tuple[str, str], dict]:
+    """The page's stats after ``seconds`` of streaming, per face mode and example portrait."""
     import uvicorn
     from playwright.sync_api import sync_playwright
 
@@ -120,12 +126,16 @@ def browser_latency(examples: dict[str, np.ndarray], clip: list[np.ndarray], sec
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-                for name in examples:
+                for mode, name in [(m, n) for m in modes for n in examples]:
                     page = browser.new_page(viewport={"width": 1000, "height": 700})
                     page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                     page.locator(f'.examples button[data-name="{name}"]').click()
                     page.wait_for_function(f"document.getElementById('about').textContent.includes('{name[:3]}')",
                                            timeout=30_000)
+                    if mode != "face":
+                        page.locator(f"input[name=mode][value={mode}]").check()
+                        page.wait_for_function(f"document.getElementById('about').textContent.includes('{MODE_ABOUT[mode]}')",
+                                               timeout=30_000)
                     page.locator("#start").click()
                     page.wait_for_function("window.liveStats.received >= 5", timeout=30_000)
                     page.evaluate("window.liveStats.latencies.length = 0")  # the first frames warm up
@@ -135,7 +145,7 @@ def browser_latency(examples: dict[str, np.ndarray], clip: list[np.ndarray], sec
                     stats = page.evaluate("({...window.liveStats, latencies: window.liveStats.latencies.length})")
                     stats["sent"] -= sent0
                     stats["received"] -= received0
-                    results[name] = stats
+                    results[mode, name] = stats
                     page.close()
                 browser.close()
         finally:
@@ -151,6 +161,7 @@ def main() -> None:
     ap.add_argument("--loops", type=int, default=4, help="passes over the 11-frame clip per server figure")
     ap.add_argument("--threads", type=int, default=1, help="OpenCV, BLAS and torch threads")
     ap.add_argument("--no-browser", action="store_true", help="skip the browser latency")
+    ap.add_argument("--modes", nargs="+", choices=tuple(MODE_NAME), default=list(MODE_NAME), help="face modes to measure")
     args = ap.parse_args()
     import torch
 
@@ -160,11 +171,12 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min); threads {args.threads}")
     sides = portraits()
     clip = driving(sides[512])
-    for side, image in sides.items():
-        with LiveSession(prepare_portrait(image, "face", max_side=side)) as session:
-            fps, ms = frames_per_second(session, clip, args.loops)
-        print(f"face mode, {side} x {side} portrait: {fps:.1f} frames/s ({ms:.1f} ms a frame, median; "
-              "JPEG in, landmarks, warp, JPEG out)")
+    for mode in args.modes:
+        for side, image in sides.items():
+            with LiveSession(prepare_portrait(image, mode, max_side=side)) as session:
+                fps, ms = frames_per_second(session, clip, args.loops)
+            print(f"{MODE_NAME[mode]}, {side} x {side} portrait: {fps:.1f} frames/s ({ms:.1f} ms a frame, median; "
+                  f"JPEG in, landmarks, {'warp' if mode == 'face' else '3-D turn'}, JPEG out)")
     model = body_model(args.model)
     body_clip = driving(astronaut())
     with LiveSession(prepare_portrait(astronaut(), "body", model)) as session:
@@ -176,8 +188,9 @@ def main() -> None:
     if not CHROMIUM.exists():
         print("browser latency: skipped (no /usr/bin/chromium)")
         return
-    for name, stats in browser_latency({f"{side}px": image for side, image in sides.items()}, clip, args.seconds).items():
-        print(f"browser, face mode, {name} portrait, Chromium's fake camera at 25 frames/s, {args.seconds:.0f} s: "
+    examples = {f"{side}px": image for side, image in sides.items()}
+    for (mode, name), stats in browser_latency(examples, clip, args.seconds, tuple(args.modes)).items():
+        print(f"browser, {MODE_NAME[mode]}, {name} portrait, Chromium's fake camera at 25 frames/s, {args.seconds:.0f} s: "
               f"latency median {stats['median']:.0f} ms, 95th percentile {stats['p95']:.0f} ms; "
               f"{stats['received']} frames received of {stats['sent']} sent ({stats['dropped']} dropped by the server), "
               f"{stats['fps']:.1f} frames/s")

@@ -1,7 +1,8 @@
 """The live page without a browser: per-frame sessions, the app's routes and its WebSockets.
 
 Face mode runs on scikit-image's astronaut portrait, driven by a clip made from it
-(:func:`~clothflow.animate.face.driving.synthetic_face_clip`); body mode on a tiny untrained
+(:func:`~clothflow.animate.face.driving.synthetic_face_clip`), turn mode (face mode 2) by
+one that turns its head (:func:`~clothflow.animate.face.driving.turning_face_clip`); body mode on a tiny untrained
 pose-transfer model (its pictures are noise of the right size: this checks the plumbing).
 The sockets go through FastAPI's TestClient; a portrait whose frames take 0.3 s shows that
 frames arriving meanwhile are dropped, all but the newest.
@@ -164,6 +165,28 @@ def test_portraits_are_checked_and_shrunk(portrait):
     assert big.size == (300, 300)
 
 
+def test_a_turn_session_turns_the_portrait_with_the_camera_s_head(portrait):
+    from clothflow.animate.face.driving import turning_face_clip
+    from clothflow.animate.face.headpose import euler_angles, fit_rigid
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    live = prepare_portrait(portrait, "turn")
+    assert live.mode == "turn" and live.about.startswith("face mode 2: head turns")
+    made = turning_face_clip(live.image, animator=live.animator, size=200)
+    turned = made.angles.index((30.0, 0.0))
+    with LiveSession(live) as session:
+        replies = [session.process(encode_jpeg(made.frames[i]), 40.0 * k)
+                   for k, i in enumerate([0] + [turned] * 3)]
+    assert all(r.flags & FOUND for r in replies)
+    first, last = decode_jpeg(replies[0].jpeg), decode_jpeg(replies[-1].jpeg)
+    assert first.shape == last.shape == portrait.shape
+    with FaceLandmarker() as find:
+        drv = [find.landmarks3d(made.frames[i]) for i in (0, turned)]
+        out = [find.landmarks3d(f) for f in (first, last)]
+    yaw = [euler_angles(fit_rigid(a, b).rotation)[0] for a, b in (drv, out)]
+    assert yaw[0] > 15 and abs(yaw[1] - yaw[0]) < 10, yaw
+
+
 # ---- the app ---------------------------------------------------------------------------
 
 
@@ -196,8 +219,11 @@ def test_bad_portraits_get_readable_messages(client, portrait):
     assert upload(b"") == (400, "no portrait uploaded")
     assert upload(_png(portrait), mode="body") == (400, NO_BODY_MODEL)
     assert client.post("/api/portraits?example=nobody").status_code == 400
+    assert upload(_png(np.full((160, 160, 3), 90, np.uint8)), mode="turn") == (400, no_face)
     r = client.post("/api/portraits?mode=face", content=_png(portrait))
     assert r.status_code == 200 and r.json()["width"] == 256
+    r = client.post("/api/portraits?mode=turn&example=astronaut")
+    assert r.status_code == 200 and r.json()["mode"] == "turn" and "head turns" in r.json()["about"]
     assert decode_jpeg(client.get(f"/api/portraits/{r.json()['token']}.jpg").content).shape == portrait.shape
     assert client.get("/api/portraits/unknown.jpg").status_code == 404
 

@@ -9,6 +9,8 @@ here from scikit-image's astronaut portrait by :func:`~clothflow.animate.face.dr
 
 The page keeps its last (sent, received) frame pairs (``?record=N``); the landmark model
 then checks that the avatar's eyes shut and its mouth opens on the frames where the driver's do.
+In face mode 2 (head turns) the fake camera plays a clip whose head turns
+(:func:`~clothflow.animate.face.driving.turning_face_clip`), and the avatar's yaw must follow it.
 
 With ``CLOTHFLOW_SCREENSHOTS=DIR`` set, the test also writes ``DIR/live.png`` (1000 px wide).
 """
@@ -75,6 +77,17 @@ def clip(portrait, tmp_path_factory):
     with FaceLandmarker() as find:
         made = synthetic_face_clip(portrait, find(portrait), size=320)
     path = tmp_path_factory.mktemp("camera") / "clip.y4m"
+    write_y4m(path, [f for f in made.frames for _ in range(REPEAT)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def turning_clip(portrait, tmp_path_factory):
+    """The y4m of a clip whose head turns (yaw to +-35, pitch to +-20, made by face mode 2)."""
+    from clothflow.animate.face.driving import turning_face_clip
+
+    made = turning_face_clip(portrait, size=320)
+    path = tmp_path_factory.mktemp("camera") / "turning.y4m"
     write_y4m(path, [f for f in made.frames for _ in range(REPEAT)])
     return path
 
@@ -180,6 +193,58 @@ def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path,
         time.sleep(0.1)
     assert not app.state.live.sessions
     assert elapsed < 60
+
+
+def _yaws(pairs: list[dict]) -> np.ndarray:
+    """(driver, avatar) yaw of each pair with a face in both (N x 2 degrees), each relative to the
+    first pair's (rigid fits of the face mesh's 3-D landmarks)."""
+    from clothflow.animate.face.headpose import relative_angles
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    found = []
+    with FaceLandmarker() as find:
+        for pair in pairs:
+            sent, received = find.landmarks3d(_decode(pair["sent"])), find.landmarks3d(_decode(pair["received"]))
+            if sent is not None and received is not None:
+                found.append((sent, received))
+    return np.stack([relative_angles([f[k] for f in found])[:, 0] for k in (0, 1)], 1)
+
+
+def test_turn_mode_turns_the_avatar_s_head_with_the_camera_s(server, turning_clip):
+    """Face mode 2 picked on the page, the camera turning its head: the avatar's yaw follows the
+    driver's within 10 degrees (both read by the face mesh on the recorded frame pairs; the
+    avatar's reference is wherever the camera's head was when streaming began, so the two are
+    compared up to one offset)."""
+    url, app = server
+    started = time.monotonic()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=[*ARGS, f"--use-file-for-fake-video-capture={turning_clip}"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 640})
+            page.goto(f"{url}/?record=100", wait_until="domcontentloaded")
+            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+            page.locator("input[name=mode][value=turn]").check()
+            sync_api.expect(page.locator("#about")).to_contain_text("face mode 2: head turns", timeout=TIMEOUT_MS)
+            page.locator("#start").click()
+            page.wait_for_function("window.liveStats.received >= 100", timeout=TIMEOUT_MS)
+            pairs = page.evaluate("window.liveRecord()")
+            page.locator("#stop").click()
+            page.close()
+        finally:
+            browser.close()
+    yaws = _yaws(pairs)
+    assert len(yaws) >= 0.9 * len(pairs) >= 80, "the landmark model must find both faces in most pairs"
+    assert np.ptp(yaws[:, 0]) > 40, "the camera's head turns both ways"
+    gap = yaws[:, 1] - yaws[:, 0]
+    off = gap - np.median(gap)
+    assert np.mean(np.abs(off) < 10) >= 0.9, np.round(np.c_[yaws, off], 1)
+    assert np.ptp(yaws[:, 1]) > 0.6 * np.ptp(yaws[:, 0]), "the avatar's head turns as far"
+    deadline = time.monotonic() + 10
+    while app.state.live.sessions and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not app.state.live.sessions
+    assert time.monotonic() - started < 60
 
 
 def test_bad_portraits_and_a_silent_camera_get_messages(server, clip, tmp_path):

@@ -8,6 +8,7 @@ Face::
 
     clothflow animate --face --source portrait.jpg --driving video.mp4 --out out.mp4
     clothflow animate --face --source portrait.jpg --camera 0 --out out.mp4
+    clothflow animate --face-mode turn --source portrait.jpg --driving video.mp4 --out out.mp4  # head turns
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def add_animate_parser(sub) -> None:
     p.add_argument("--camera", type=int, metavar="N", help="drive from webcam N instead of --driving")
     p.add_argument("--out", type=Path, required=True, help="the MP4 to write")
     p.add_argument("--face", action="store_true", help="animate a face (portrait) instead of a body")
+    p.add_argument("--face-mode", choices=("warp", "turn"), help="face (implies --face): warp, the portrait bent "
+                   "in 2-D (mode 1, the default), or turn, its face turned in 3-D with the driver's head (mode 2)")
     p.add_argument("--model", type=Path, help="body: a pose-transfer run or saved model folder, or a shipped name "
                    "(default: the shipped synthetic pose-transfer model)")
     p.add_argument("--frames", type=positive_int, help="number of frames (synthetic driving: default 48; "
@@ -63,7 +66,7 @@ def run_animate(args) -> None:
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
     if args.camera is not None:
         _check_camera(args.camera)
-    if args.face:
+    if args.face or args.face_mode is not None:
         _run_face(args)
     else:
         _run_body(args)
@@ -114,8 +117,13 @@ def _run_face(args) -> None:
     tally = [0]
     start = time.perf_counter()
     config = FaceAnimateConfig(fps=fps, smoothing=None) if args.no_smoothing else FaceAnimateConfig(fps=fps)
-    write_video(args.out, _counted(animate_face(source, frames, config=config, source_name=args.source,
-                                                driving_name=name), tally), fps)
+    if args.face_mode == "turn":
+        from clothflow.animate.face.turn import TurnConfig, animate_turn
+
+        animated = animate_turn(source, frames, config=TurnConfig(face=config), source_name=args.source, driving_name=name)
+    else:
+        animated = animate_face(source, frames, config=config, source_name=args.source, driving_name=name)
+    write_video(args.out, _counted(animated, tally), fps)
     _report(args.out, tally[0], time.perf_counter() - start)
 
 

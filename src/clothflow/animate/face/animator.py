@@ -52,7 +52,6 @@ from clothflow.animate.face.fill import (
 )
 from clothflow.animate.face.landmarks import (
     CONTROL,
-    EXPRESSIVE,
     EYES,
     FACE_OVAL,
     FaceLandmarker,
@@ -61,7 +60,8 @@ from clothflow.animate.face.landmarks import (
     inner_mouth_contour,
 )
 from clothflow.animate.face.motion import MotionConfig, transfer_motion
-from clothflow.animate.face.smoothing import LandmarkSmoother, SmoothingConfig
+from clothflow.animate.face.smoothing import SmoothingConfig
+from clothflow.animate.face.stream import DrivenSession, as_rgb, drive
 from clothflow.animate.face.warp import (
     backward_map,
     border_anchors,
@@ -126,22 +126,6 @@ class FaceAnimateConfig:
             raise ClothflowError(f"min_confidence must be in (0, 1), got {self.min_confidence}")
         if self.fps <= 0:
             raise ClothflowError(f"fps must be positive, got {self.fps}")
-
-
-def as_rgb(image: np.ndarray, name: str | Path | None = None, what: str = "image") -> np.ndarray:
-    """An image as H x W x 3 uint8 RGB (grey is repeated, an alpha channel dropped).
-
-    Raises:
-        ClothflowError: anything else, naming ``name`` when given.
-    """
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ClothflowError(f"the {what} must be 8-bit (uint8), got {image.dtype}", name)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 16:
-        raise ClothflowError(f"the {what} must be an H x W x 3 RGB picture of at least 16 x 16, got shape {image.shape}", name)
-    return np.ascontiguousarray(image[..., :3])
 
 
 class FaceAnimator:
@@ -286,17 +270,19 @@ def animate_face(
             image, or no driving frame has a face (while iterating, after the last frame).
     """
     animator = FaceAnimator(source, config=config, source_name=source_name)
-    return _frames(animator, driving, driving_name)
+    return drive(lambda: FaceSession(animator, driving_name), driving)
 
 
-class FaceSession:
+class FaceSession(DrivenSession):
     """One driving stream animating one portrait, a frame per :meth:`step`: what a stream needs
     between frames (the tracking landmark model, the One Euro filter, the driving's reference
     landmarks, the last target). :func:`animate_face` pulls frames through one; a live page
     pushes them, irregularly, for as long as its camera runs.
 
     The :class:`FaceAnimator` is only read, so one animator may serve several sessions; the
-    landmark model is the session's own and is released by :meth:`close`.
+    landmark model is the session's own and is released by :meth:`close`. The loop is
+    :class:`~clothflow.animate.face.stream.DrivenSession`'s; this mode follows the driving's
+    2-D motion (:func:`~clothflow.animate.face.motion.transfer_motion`).
 
     Args:
         animator: the portrait, prepared once (may be shared between sessions).
@@ -306,6 +292,7 @@ class FaceSession:
         frames: driving frames seen so far.
         found: whether the last driving frame had a face.
         reference: the driving's first landmarks with a face (None until one is seen).
+        target: the portrait's landmarks moved as the driving's last face (what is rendered).
         closed: whether :meth:`close` was called (the landmark model is released).
 
     Example (driven by a clip made from the portrait itself):
@@ -322,74 +309,17 @@ class FaceSession:
 
     def __init__(self, animator: FaceAnimator, driving_name: str | Path | None = None) -> None:
         cfg = animator.config
-        self.animator = animator
-        self.driving_name = driving_name
-        self.frames = 0
-        self.found = False
-        self.closed = False
-        self.reference: np.ndarray | None = None
+        super().__init__(animator, cfg.fps, cfg.smoothing, cfg.min_confidence, driving_name)
         self.target = animator.landmarks
-        self._smooth = LandmarkSmoother(cfg.fps, cfg.smoothing, EXPRESSIVE) if cfg.smoothing is not None else None
-        self._find = FaceLandmarker(static=False, min_confidence=cfg.min_confidence)
 
-    def step(self, frame: np.ndarray, dt: float | None = None) -> np.ndarray:
-        """The portrait moved as the driving face in ``frame`` is.
+    def _landmarks(self, frame: np.ndarray) -> np.ndarray | None:
+        return self._find(frame)
 
-        A frame without a face repeats the last motion (the portrait as it is until the first
-        face is seen), and the next face is taken as it comes, not glided to.
+    def _follow(self, found: np.ndarray) -> None:
+        self.target = transfer_motion(self.animator.landmarks, self.reference, found, self.animator.config.motion)
 
-        Args:
-            frame: H x W x 3 uint8 RGB driving frame (any size).
-            dt: seconds since the previous driving frame, for the smoothing (None: ``1 / fps``
-                of the animator's config); a live stream passes its real spacing.
-
-        Returns:
-            H x W x 3 uint8 RGB, the portrait's size.
-
-        Raises:
-            ClothflowError: the frame is not an image, or the session is closed.
-        """
-        if self.closed:
-            raise ClothflowError("the face session is closed")
-        frame = as_rgb(frame, self.driving_name, f"driving frame {self.frames}")
-        self.frames += 1
-        found = self._find(frame)
-        self.found = found is not None
-        if found is None:
-            if self._smooth is not None:
-                self._smooth.reset()
-        else:
-            if self._smooth is not None:
-                found = self._smooth(found, face_size(found), dt)
-            if self.reference is None:
-                self.reference = found.astype(np.float64)
-            self.target = transfer_motion(self.animator.landmarks, self.reference, found, self.animator.config.motion)
-        return self.animator.render(self.target)
-
-    def restart(self) -> None:
-        """Take the next face seen as the new reference (e.g. the person sat back down)."""
-        self.reference = None
+    def _still(self) -> None:
         self.target = self.animator.landmarks
-        if self._smooth is not None:
-            self._smooth.reset()
 
-    def close(self) -> None:
-        """Release the landmark model; safe to call more than once."""
-        if not self.closed:
-            self.closed = True
-            self._find.close()
-
-    def __enter__(self) -> FaceSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-
-def _frames(animator: FaceAnimator, driving: Iterable[np.ndarray], driving_name: str | Path | None) -> Iterator[np.ndarray]:
-    with FaceSession(animator, driving_name) as session:
-        for frame in driving:
-            yield session.step(frame)
-    if session.frames and session.reference is None:
-        raise ClothflowError(f"no face found in any of the {session.frames} driving frames", driving_name)
+    def _render(self) -> np.ndarray:
+        return self.animator.render(self.target)

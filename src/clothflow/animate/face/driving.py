@@ -1,4 +1,4 @@
-"""A driving clip made from one still portrait: nods, a blink, an opening mouth.
+"""Driving clips made from one still portrait: nods, a blink, an opening mouth; and a head that turns.
 
 There is rarely a driving video at hand in tests, benchmarks and docs, so this edits a real
 photo directly, frame by frame, without the animation code: the head moves by a rigid
@@ -6,6 +6,9 @@ rotation and shift of the whole picture, the eyes are shut by painting each eye 
 skin colour next to it and drawing a lash line, and the mouth opens by pushing everything
 below the lips down along a lens-shaped gap that is filled with a dark interior. The clip is
 then framed differently from the portrait (cropped and resized), as a real driver would be.
+:func:`turning_face_clip` turns the head by known yaw and pitch angles, which a 2-D edit
+cannot do; it is rendered by face mode 2 (:mod:`clothflow.animate.face.turn`), and says why
+that is circular and what checks it independently.
 
 Example (scikit-image ships this portrait):
     >>> from skimage.data import astronaut
@@ -43,12 +46,42 @@ SCRIPT: tuple[tuple[str, float, tuple[float, float], float], ...] = (
 )
 
 
+# (event, yaw, pitch in degrees): the head turned right and left, then tilted up and down, then
+# shut eyes and an open mouth on a turned head
+TURN_SCRIPT: tuple[tuple[str, float, float], ...] = (
+    ("neutral", 0.0, 0.0),
+    ("turn", 15.0, 0.0),
+    ("turn", 30.0, 0.0),
+    ("turn", 35.0, 0.0),
+    ("turn", 15.0, 0.0),
+    ("neutral", 0.0, 0.0),
+    ("turn", -15.0, 0.0),
+    ("turn", -30.0, 0.0),
+    ("turn", -35.0, 0.0),
+    ("turn", -15.0, 0.0),
+    ("neutral", 0.0, 0.0),
+    ("tilt", 0.0, 10.0),
+    ("tilt", 0.0, 20.0),
+    ("tilt", 0.0, 10.0),
+    ("neutral", 0.0, 0.0),
+    ("tilt", 0.0, -10.0),
+    ("tilt", 0.0, -20.0),
+    ("tilt", 0.0, -10.0),
+    ("neutral", 0.0, 0.0),
+    ("eyes_closed", 20.0, 0.0),
+    ("mouth_open", -20.0, 0.0),
+    ("neutral", 0.0, 0.0),
+)
+
+
 @dataclass
 class FaceClip:
-    """A driving clip: frames (H x W x 3 uint8 RGB) and what each shows (see :data:`SCRIPT`)."""
+    """A driving clip: frames (H x W x 3 uint8 RGB), what each shows (see :data:`SCRIPT` and
+    :data:`TURN_SCRIPT`) and, for a turning clip, each frame's true (yaw, pitch) in degrees."""
 
     frames: list[np.ndarray]
     events: tuple[str, ...]
+    angles: tuple[tuple[float, float], ...] = ()
 
 
 def shut_eyes(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -104,6 +137,16 @@ def open_mouth(image: np.ndarray, landmarks: np.ndarray, amount: float) -> np.nd
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def _framing(portrait: np.ndarray, landmarks: np.ndarray, crop: float) -> tuple[int, int, int]:
+    """The square (x0, y0, side) every frame shows: the central ``crop`` part around the face, shifted to one side."""
+    h, w = portrait.shape[:2]
+    centre = np.asarray(landmarks, np.float64).mean(0)
+    side = int(round(min(h, w) * crop))
+    x0 = int(np.clip(centre[0] - side * 0.4, 0, w - side))
+    y0 = int(np.clip(centre[1] - side * 0.45, 0, h - side))
+    return x0, y0, side
+
+
 def synthetic_face_clip(
     portrait: np.ndarray, landmarks: np.ndarray, *, crop: float = 0.8, size: int | None = None
 ) -> FaceClip:
@@ -125,9 +168,7 @@ def synthetic_face_clip(
     face_w = float(xs.max() - xs.min())
     centre = lm.mean(0)
     shut = shut_eyes(portrait, lm)
-    side = int(round(min(h, w) * crop))
-    x0 = int(np.clip(centre[0] - side * 0.4, 0, w - side))
-    y0 = int(np.clip(centre[1] - side * 0.45, 0, h - side))
+    x0, y0, side = _framing(portrait, lm, crop)
     frames, events = [], []
     for event, angle, (sx, sy), mouth in SCRIPT:
         frame = shut if event == "eyes_closed" else portrait
@@ -142,3 +183,46 @@ def synthetic_face_clip(
         frames.append(np.ascontiguousarray(frame))
         events.append(event)
     return FaceClip(frames=frames, events=tuple(events))
+
+
+def turning_face_clip(portrait: np.ndarray, *, crop: float = 0.8, size: int | None = None, animator=None) -> FaceClip:
+    """Frames of :data:`TURN_SCRIPT` made from ``portrait``: the head turned by known angles.
+
+    A photo cannot turn its own head, so these frames are rendered by face mode 2
+    (:class:`~clothflow.animate.face.turn.TurnAnimator`: the portrait's face mesh turned by
+    each frame's yaw and pitch); the eyes are shut and the mouth opened by the edits of
+    :func:`shut_eyes` and :func:`open_mouth` on the texture, not by the animation code. The
+    frames are then framed like :func:`synthetic_face_clip`'s.
+
+    This is circular when the clip drives mode 2: mode 2 made the head the driver shows, so a
+    flaw of mode 2 (a turn too shallow, say) is in the driver too and the output follows it
+    faithfully. What does not depend on mode 2 is the face mesh's reading of the frames: it
+    should find each frame's head at its true angle (``angles``), which the tests check
+    before using the clip, and the clip drives mode 1 and other portraits as well.
+
+    Args:
+        portrait: H x W x 3 uint8 RGB with one face.
+        crop, size: the framing, as in :func:`synthetic_face_clip`.
+        animator: a :class:`~clothflow.animate.face.turn.TurnAnimator` of ``portrait`` already
+            made; None makes one (it finds the face).
+
+    Returns:
+        The clip, ``len(TURN_SCRIPT)`` frames, with ``angles``.
+    """
+    from clothflow.animate.face.headpose import rotation_matrix
+    from clothflow.animate.face.turn import TurnAnimator
+
+    animator = animator or TurnAnimator(portrait)
+    lm = animator.landmarks
+    textures = {"eyes_closed": shut_eyes(animator.source, lm), "mouth_open": open_mouth(animator.source, lm, 0.3)}
+    x0, y0, side = _framing(animator.source, lm, crop)
+    frames, events, angles = [], [], []
+    for event, yaw, pitch in TURN_SCRIPT:
+        frame = animator.render(rotation_matrix(yaw, pitch), texture=textures.get(event))
+        frame = frame[y0 : y0 + side, x0 : x0 + side]
+        if size is not None:
+            frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+        frames.append(np.ascontiguousarray(frame))
+        events.append(event)
+        angles.append((yaw, pitch))
+    return FaceClip(frames=frames, events=tuple(events), angles=tuple(angles))

@@ -132,7 +132,7 @@ def import_face_mesh() -> ModuleType:
 
 
 class FaceLandmarker:
-    """MediaPipe's face mesh for one face, returning pixel landmarks.
+    """MediaPipe's face mesh for one face, returning pixel landmarks (:meth:`landmarks3d` adds their depth).
 
     Args:
         static: True treats every image on its own (photos); False tracks a face across the
@@ -164,6 +164,20 @@ class FaceLandmarker:
         Returns:
             N x 2 float32 (x, y) pixels (N = 478 refined, 468 otherwise), or None without a face.
         """
+        found = self.landmarks3d(image)
+        return None if found is None else np.ascontiguousarray(found[:, :2])
+
+    def landmarks3d(self, image: np.ndarray) -> np.ndarray | None:
+        """Landmarks of the most prominent face with their depth.
+
+        Args:
+            image: H x W x 3 uint8 RGB.
+
+        Returns:
+            N x 3 float32 (x, y, z) pixels, or None without a face. z is MediaPipe's depth
+            (smaller is nearer the camera, 0 about the head's centre) times the image width,
+            the scale of x, so the three share one unit.
+        """
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} {image.shape}")
@@ -172,7 +186,7 @@ class FaceLandmarker:
             return None
         h, w = image.shape[:2]
         points = result.multi_face_landmarks[0].landmark
-        return np.array([(p.x * w, p.y * h) for p in points], np.float32)
+        return np.array([(p.x * w, p.y * h, p.z * w) for p in points], np.float32)
 
     def close(self) -> None:
         self._mesh.close()

@@ -3,7 +3,7 @@
 - ``/``: the live page; ``/avatar?session=ID``: only the avatar on a plain background (an OBS
   browser source); ``/live.js``: the page's script. Nothing is loaded from elsewhere.
 - ``GET /api/info``: the example portraits, the upload limits, what body mode runs.
-- ``POST /api/portraits?mode=face|body`` (the image as the body, or ``&example=NAME``): checked
+- ``POST /api/portraits?mode=face|turn|body`` (the image as the body, or ``&example=NAME``): checked
   as the web demo checks uploads (:func:`~clothflow.apps.web.backend.read_upload`: 10 MB,
   4096 px), prepared, answered with a token; ``GET /api/portraits/TOKEN.jpg`` shows it.
 - ``/ws/live``: a camera stream. The page sends ``{"type": "start", "session": ID, "portrait":

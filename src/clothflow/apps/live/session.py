@@ -2,7 +2,9 @@
 
 A portrait is prepared when it is uploaded or picked (:func:`prepare_portrait`): in face mode
 its face is found and the warp's fixed part computed
-(:class:`~clothflow.animate.face.animator.FaceAnimator`); in body mode its pose and parsing
+(:class:`~clothflow.animate.face.animator.FaceAnimator`); in turn mode (face mode 2, head
+turns) its face mesh is lifted to 3-D too (:class:`~clothflow.animate.face.turn.TurnAnimator`);
+in body mode its pose and parsing
 are estimated and the pose-transfer model's source side is encoded
 (:func:`~clothflow.animate.body.encode_source`). That part is only read afterwards, so a page
 that restarts its camera reuses it. Each camera stream then opens a :class:`LiveSession`,
@@ -35,8 +37,8 @@ from clothflow.core.errors import ClothflowError
 
 MAX_PORTRAIT_SIDE = 512
 JPEG_QUALITY = 85
-MODES = ("face", "body")
-FOUND = 1  # flag: the camera frame showed a face (face mode) or a person (body mode)
+MODES = ("face", "turn", "body")
+FOUND = 1  # flag: the camera frame showed a face (face and turn modes) or a person (body mode)
 POSED = 2  # flag, body mode: the driver's pose is followed (else the portrait's own, until hips are seen)
 NO_BODY_MODEL = ("body mode needs a pose-transfer model, and none is shipped in this installation: "
                  "start the page with `clothflow live --model RUN`")
@@ -119,7 +121,7 @@ def load_body_model(model: str | Path) -> BodyModel:
 
 # ---- portraits, prepared once ---------------------------------------------------------------
 class Portrait:
-    """A prepared portrait: ``mode`` ("face" or "body"), ``image`` (what is animated, H x W x 3
+    """A prepared portrait: ``mode`` ("face", "turn" or "body"), ``image`` (what is animated, H x W x 3
     uint8), ``size`` of the frames it makes (H, W), and ``about`` (a line for the page)."""
 
     mode: str
@@ -134,29 +136,34 @@ class Portrait:
 
 
 class FacePortrait(Portrait):
-    """Face mode: the portrait itself, warped (identity kept).
+    """The face modes: ``face`` (mode 1: the portrait itself, warped; identity kept) and
+    ``turn`` (mode 2: the portrait's face mesh turned in 3-D as the camera's head turns).
 
     Raises:
         ClothflowError: no face in the portrait.
     """
 
-    mode = "face"
+    def __init__(self, image: np.ndarray, mode: str = "face") -> None:
+        if mode == "turn":
+            from clothflow.animate.face.turn import TurnAnimator as animator, TurnSession as session
 
-    def __init__(self, image: np.ndarray) -> None:
-        from clothflow.animate.face.animator import FaceAnimator
+            what = "face mode 2: head turns, the portrait's face turned in 3-D"
+        else:
+            from clothflow.animate.face.animator import FaceAnimator as animator, FaceSession as session
 
+            what = "face mode: the portrait itself, warped"
+        self.mode = mode
         self.image = image
+        self._session = session
         try:
-            self.animator = FaceAnimator(image)
+            self.animator = animator(image)
         except ClothflowError as exc:
             raise ClothflowError(f"portrait: {exc}") from None
         self.size = image.shape[:2]
-        self.about = f"face mode: the portrait itself, warped ({image.shape[1]} x {image.shape[0]} pixels)"
+        self.about = f"{what} ({image.shape[1]} x {image.shape[0]} pixels)"
 
     def open(self):
-        from clothflow.animate.face.animator import FaceSession
-
-        return FaceSession(self.animator, "camera")
+        return self._session(self.animator, "camera")
 
 
 class BodyPortrait(Portrait):
@@ -229,8 +236,8 @@ def prepare_portrait(image: np.ndarray, mode: str, body: BodyModel | None = None
     if mode not in MODES:
         raise ClothflowError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     image = np.ascontiguousarray(fit_portrait(np.asarray(image, np.uint8), max_side))
-    if mode == "face":
-        return FacePortrait(image)
+    if mode in ("face", "turn"):
+        return FacePortrait(image, mode)
     if body is None:
         raise ClothflowError(NO_BODY_MODEL)
     return BodyPortrait(image, body)

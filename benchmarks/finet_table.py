@@ -10,7 +10,10 @@ Writes ``results.json``, ``table.md``, ``samples.png`` (the ``finet`` model's sa
 another outfit's encoded upper garment) into ``--out``; ``--docs DIR`` copies the figures
 there as ``finet_samples.png``, ``finet_variants.png`` and ``finet_tryon.png``. ``--reuse`` loads variants
 already trained in ``--out`` instead of training them again (e.g. after two processes
-trained two halves with ``--variants``).
+trained two halves with ``--variants``). ``--score NAME=MODEL ...`` scores saved models instead
+(shipped names or folders, all of one size; the classifier and held-out outfits at that size):
+
+    python benchmarks/finet_table.py --out runs/finet_shipped --score finet=finet-synthetic-128
 """
 
 from __future__ import annotations
@@ -75,13 +78,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reuse", action="store_true", help="load variants already trained in --out")
     ap.add_argument("--train-only", action="store_true", help="train the variants, score nothing")
+    ap.add_argument("--score", nargs="+", metavar="NAME=MODEL", help="score saved models (shipped names or folders) "
+                    "instead of training the variants")
     ap.add_argument("--docs", type=Path, help="copy the figures here (finet_samples.png, finet_variants.png, finet_tryon.png)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    train_set = InpaintDataset(args.items, (64, 44), seed=0)
     models, seconds = {}, {}
-    for variant in args.variants:
+    for name, _, model in (item.partition("=") for item in args.score or []):
+        models[name] = FinetModel.from_pretrained(model or name)
+        seconds[name] = float("nan")
+    sizes = {tuple(m.config.size) for m in models.values()} or {(64, 44)}
+    if len(sizes) > 1:
+        raise SystemExit(f"--score: the models have different sizes {sorted(sizes)}; score each size on its own")
+    size = sizes.pop()
+    train_set = InpaintDataset(args.items, size, seed=0)
+    for variant in [] if args.score else args.variants:
         run = args.out / variant
         if args.reuse and (run / "model.safetensors").is_file():
             models[variant] = FinetModel.from_pretrained(run)
@@ -98,7 +110,7 @@ def main() -> None:
         print(f"{variant}: trained in {seconds[variant]} s", flush=True)
     if args.train_only:
         return
-    held_out = InpaintDataset(args.eval_items, (64, 44), seed=HELD_OUT_SEED)
+    held_out = InpaintDataset(args.eval_items, size, seed=HELD_OUT_SEED)
     started = time.monotonic()
     clf = train_style_classifier(train_set, steps=args.classifier_steps)
     acc = classifier_accuracy(clf, held_out)
@@ -109,7 +121,8 @@ def main() -> None:
     for variant, model in models.items():
         s = score_model(model, clf, held_out, samples=args.samples)
         results["variants"][variant] = {**asdict(s), "train_seconds": seconds[variant]}
-        lines.append(f"| {variant} | {s.compatibility:.3f} | {s.diversity:.4f} | {s.ssim:.3f} | {s.l1:.3f} | {seconds[variant]:.0f} |")
+        lines.append(f"| {variant} | {s.compatibility:.3f} | {s.diversity:.4f} | {s.ssim:.3f} | {s.l1:.3f} | {seconds[variant]:.0f} |"
+                     .replace("| nan |", "| - |"))
         print(lines[-1], flush=True)
     table = "\n".join(lines) + f"\n\nStyle classifier, held-out accuracy on true garments: {acc:.3f} (chance 0.2).\n"
     (args.out / "table.md").write_text(table)

@@ -52,6 +52,10 @@ def _outputs(model, kind: str) -> torch.Tensor:
             return model(torch.rand(2, 3, *model.config.size) * 2 - 1)
         if kind == "clothflow":
             return model(*model.task.example_inputs(model.config.size, batch=2)).image
+        if kind == "finet":
+            from clothflow.finet.infer import inpaint, synthetic_batch
+
+            return inpaint(model, synthetic_batch(0, "upper", model.config.size), samples=2, seed=0)[1].image
     raise SystemExit(f"no output check for kind {kind}")
 
 

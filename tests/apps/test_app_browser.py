@@ -60,7 +60,8 @@ def server(tmp_path_factory):
     app = build_app(pipes["transfer"], pipes["tryon"], examples=4)
     port = _free_port()
     launch(app, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
+    shown = {task: (round(256 * pipe.config.size[1] / pipe.config.size[0]), 256) for task, pipe in pipes.items()}
+    yield f"http://127.0.0.1:{port}/", shown  # results are shown 256 px high
     app.close()
 
 
@@ -90,7 +91,8 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 800})
-            page.goto(server, wait_until="domcontentloaded")
+            url, shown = server
+            page.goto(url, wait_until="domcontentloaded")
 
             # Try-on: pick the second example person, upload a garment photo, run.
             page.locator("#tryon-person-gallery .thumbnail-item").nth(1).click()
@@ -101,10 +103,10 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
                 arg=before, timeout=TIMEOUT_MS,
             )
             page.locator("#tryon-run").click()
-            assert _image_size(page, "#tryon-result") == (176, 256)
+            assert _image_size(page, "#tryon-result") == shown["tryon"]
             page.get_by_text("Intermediate steps").click()
-            assert _image_size(page, "#tryon-layout") == (176, 256)
-            assert _image_size(page, "#tryon-warped") == (176, 256)
+            assert _image_size(page, "#tryon-layout") == shown["tryon"]
+            assert _image_size(page, "#tryon-warped") == shown["tryon"]
             assert page.locator("#tryon-status").inner_text().strip() == ""
             page.screenshot(path=str(tmp_path / "tryon.png"), full_page=True)
             if shots is not None:
@@ -119,7 +121,7 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
             page.locator("#transfer-person-gallery .thumbnail-item").nth(2).click()
             page.locator("#transfer-pose-gallery .thumbnail-item").nth(3).click()
             page.locator("#transfer-run").click()
-            assert _image_size(page, "#transfer-result") == (176, 256)
+            assert _image_size(page, "#transfer-result") == shown["transfer"]
             page.locator("#transfer-pose-upload input[type=file]").set_input_files(str(bad))
             sync_api.expect(page.locator("#transfer-status")).to_contain_text("is not an image", timeout=TIMEOUT_MS)
             page.locator("#transfer-pose-upload input[type=file]").wait_for(state="attached", timeout=TIMEOUT_MS)
@@ -135,4 +137,4 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
     # the server survived the bad uploads
     import urllib.request
 
-    assert urllib.request.urlopen(server, timeout=10).status == 200
+    assert urllib.request.urlopen(server[0], timeout=10).status == 200

@@ -381,4 +381,10 @@ def test_cli_checks_its_arguments_before_serving(tmp_path, capsys):
     assert main(["live", "--model", str(tmp_path / "no-model")]) == 2
     (tmp_path / "me.png").write_bytes(_png(astronaut()[:200, 100:300]))
     app = app_from_args(build_parser().parse_args(["live", "--portrait", str(tmp_path / "me.png")]))
-    assert list(app.state.live.examples) == ["me", "astronaut"] and app.state.live.body is None
+    assert list(app.state.live.examples) == ["me", "astronaut"]
+    from clothflow.core.pretrained import shipped_default
+
+    body = app.state.live.body  # body mode: the shipped pose-transfer model when installed
+    assert (body is None) == (shipped_default("transfer") is None)
+    if body is not None:
+        assert tuple(body.pipe.config.size) == (256, 176)

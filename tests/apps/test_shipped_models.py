@@ -32,7 +32,7 @@ def test_shipped_model_loads_by_name_and_runs(name):
 
             parser = HumanParser.from_pretrained(name).eval()
             out = parser(torch.rand(1, 3, *parser.config.size) * 2 - 1)
-            assert out.shape[0] == 1 and out.shape[2:] == tuple(parser.config.size)
+            assert out.shape == (1, 20, *parser.config.size)  # LIP's 20 classes
         elif kind == "finet":
             from clothflow.finet.infer import inpaint, synthetic_batch
             from clothflow.finet.models import FinetModel

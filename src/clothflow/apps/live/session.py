@@ -40,8 +40,8 @@ JPEG_QUALITY = 85
 MODES = ("face", "turn", "body")
 FOUND = 1  # flag: the camera frame showed a face (face and turn modes) or a person (body mode)
 POSED = 2  # flag, body mode: the driver's pose is followed (else the portrait's own, until hips are seen)
-NO_BODY_MODEL = ("body mode needs a pose-transfer model, and none is shipped in this installation: "
-                 "start the page with `clothflow live --model RUN`")
+NO_BODY_MODEL = ("body mode needs a pose-transfer model, and this page was started without one: start it "
+                 "with `clothflow live` (the shipped model, when installed) or `clothflow live --model RUN`")
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:

@@ -29,10 +29,9 @@ import argparse
 import os
 import sys
 
-if "--threads-now" in sys.argv:  # a child process measuring speed: BLAS reads these at numpy's import
-    _n = sys.argv[sys.argv.index("--threads-now") + 1]
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _n
+from blas_threads import from_argv
+
+from_argv("--threads-now", replace=True)  # a child process measuring speed
 
 import subprocess  # noqa: E402
 import time  # noqa: E402

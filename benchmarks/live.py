@@ -25,14 +25,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-if "--threads" in sys.argv:  # BLAS reads these when numpy is first imported
-    _threads = sys.argv[sys.argv.index("--threads") + 1]
-else:
-    _threads = "1"
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, _threads)
+from blas_threads import from_argv
+
+from_argv("--threads", default="1")
 
 import socket  # noqa: E402
 import tempfile  # noqa: E402

@@ -59,8 +59,7 @@ import numpy as np
 
 from clothflow.core.errors import ClothflowError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak_server import GROWTH_LIMIT, Server, SoakError, free_port, http_get, proc_status, thread_names  # noqa: E402
+from soak_server import GROWTH_LIMIT, Server, SoakError, free_port, http_get, proc_status, thread_names
 
 WARM_FRACTION = 0.1  # the first 10% of a run (its time, or its requests) warms the server up
 THREADS_SETTLE = 20.0  # seconds the live server has to end a closed stream's threads

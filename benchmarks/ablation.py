@@ -48,6 +48,10 @@ def _get(metrics: dict, path: tuple[str, ...]):
         metrics = metrics[key]
     return metrics
 
+# The DeepFashion test poses the held-out "real poses" people are drawn in.
+REAL_POSES = (Path(os.environ.get("CLOTHFLOW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+              / "deepfashion_test_poses" / "fasion-annotation-test.csv")
+
 
 def held_out_sets(size, eval_pairs: int, real_poses: Path | None) -> dict:
     sets = {"synthetic": SyntheticPairs(eval_pairs, size=size, seed=10_000)}
@@ -171,9 +175,7 @@ def main() -> None:
     parser.add_argument("--eval-pairs", type=int, default=64)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(ABLATIONS))
-    parser.add_argument("--real-poses", type=Path,
-                        default=Path(os.environ.get("CLOTHFLOW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-                        / "deepfashion_test_poses" / "fasion-annotation-test.csv")
+    parser.add_argument("--real-poses", type=Path, default=REAL_POSES)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

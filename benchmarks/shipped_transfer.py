@@ -1,8 +1,8 @@
 """Pose-transfer models side by side on the same held-out people, each at its own size.
 
-Two held-out sets, drawn as the ablation benchmark draws them: synthetic pairs of seed 10,000,
-and synthetic people rendered in real DeepFashion test poses (seed 10,001; skipped when the
-annotation CSV is absent). For each model: final SSIM, warp SSIM (warped cloth against the
+Two held-out sets, the ablation benchmark's (``ablation.held_out_sets``): synthetic pairs of
+seed 10,000, and synthetic people rendered in real DeepFashion test poses (seed 10,001; skipped
+when the annotation CSV is absent). For each model: final SSIM, warp SSIM (warped cloth against the
 target's cloth region) and flow end-point error on visible target cloth, with the flow
 stage's baselines (the cloth not warped; a zero flow) and EPE as a share of the zero flow's.
 
@@ -23,18 +23,10 @@ from pathlib import Path
 
 import torch
 
-from clothflow.data.datasets.synthetic import SyntheticPairs
 from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
 
-POSES = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepfashion_test_poses" / "fasion-annotation-test.csv"
-
-
-def held_out(size: tuple[int, int], pairs: int, poses: Path | None) -> dict[str, SyntheticPairs]:
-    sets = {"synthetic": SyntheticPairs(pairs, size=size, seed=10_000)}
-    if poses is not None and poses.is_file():
-        sets["real poses"] = SyntheticPairs(pairs, size=size, seed=10_001, poses=poses)
-    return sets
+from ablation import REAL_POSES, held_out_sets
 
 
 def row(model: str, size: tuple[int, int], set_name: str, m: dict, seconds: float) -> dict:
@@ -49,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", required=True, help="shipped names or model folders")
     ap.add_argument("--pairs", type=int, default=128, help="held-out pairs per set")
-    ap.add_argument("--poses", type=Path, default=POSES, help="DeepFashion annotation CSV of real test poses")
+    ap.add_argument("--poses", type=Path, default=REAL_POSES, help="DeepFashion annotation CSV of real test poses")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args(argv)
@@ -62,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if pipe.config.task != "transfer":
             raise SystemExit(f"{name} is a {pipe.config.task} model; this benchmark compares pose transfer")
         size = tuple(pipe.config.size)
-        for set_name, data in held_out(size, args.pairs, args.poses).items():
+        for set_name, data in held_out_sets(size, args.pairs, args.poses).items():
             started = time.perf_counter()
             found, _ = evaluate(pipe, data)
             rows.append(row(name, size, set_name, found, time.perf_counter() - started))

@@ -18,6 +18,7 @@ With ``CLOTHFLOW_SCREENSHOTS=DIR`` set, the test also writes ``DIR/live.png`` (1
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import threading
@@ -53,6 +54,18 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
         for frame in frames:
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+@contextlib.contextmanager
+def _chromium(camera: Path):
+    """Debian's Chromium, headless, playing ``camera`` (a .y4m clip) as its fake camera; closed on exit."""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=[*ARGS, f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:
@@ -136,44 +149,39 @@ def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path,
     url, app = server
     shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
     started = time.monotonic()
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=[*ARGS, f"--use-file-for-fake-video-capture={clip}"])
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 640})
-            page.goto(f"{url}/?record=80", wait_until="domcontentloaded")
-            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
-            sync_api.expect(page.locator("#body-about")).to_contain_text("needs a pose-transfer model")
-            page.locator("#start").click()
-            page.wait_for_function("window.liveStats.received >= 70", timeout=TIMEOUT_MS)
-            stats = page.evaluate("({...window.liveStats, latencies: undefined})")
-            pairs = page.evaluate("window.liveRecord()")
-            session = page.evaluate("window.liveSession")
+    with _chromium(clip) as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 640})
+        page.goto(f"{url}/?record=80", wait_until="domcontentloaded")
+        sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+        sync_api.expect(page.locator("#body-about")).to_contain_text("needs a pose-transfer model")
+        page.locator("#start").click()
+        page.wait_for_function("window.liveStats.received >= 70", timeout=TIMEOUT_MS)
+        stats = page.evaluate("({...window.liveStats, latencies: undefined})")
+        pairs = page.evaluate("window.liveRecord()")
+        session = page.evaluate("window.liveSession")
 
-            # the portrait picked again while streaming: a new socket for the same session goes on
-            # at once (no frame of the closed socket's is mistaken for one of the new), no message
-            before = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
-            page.locator(".examples button").first.click()
-            page.wait_for_function(f"window.liveStats.received >= {before[1] + 25}", timeout=TIMEOUT_MS)
-            after = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
-            assert (after[0] - after[1]) - (before[0] - before[1]) <= 6, (before, after)
-            assert page.locator("#message").inner_text().strip() == ""
+        # the portrait picked again while streaming: a new socket for the same session goes on
+        # at once (no frame of the closed socket's is mistaken for one of the new), no message
+        before = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
+        page.locator(".examples button").first.click()
+        page.wait_for_function(f"window.liveStats.received >= {before[1] + 25}", timeout=TIMEOUT_MS)
+        after = page.evaluate("[window.liveStats.sent, window.liveStats.received]")
+        assert (after[0] - after[1]) - (before[0] - before[1]) <= 6, (before, after)
+        assert page.locator("#message").inner_text().strip() == ""
 
-            # the avatar alone, for OBS: frames arrive, nothing else is on the page
-            avatar = browser.new_page(viewport={"width": 400, "height": 400})
-            avatar.goto(f"{url}/avatar?session={session}", wait_until="domcontentloaded")
-            avatar.wait_for_function("window.avatarStats.received >= 3", timeout=TIMEOUT_MS)
-            assert avatar.evaluate("document.body.innerText.trim()") == ""
-            avatar.close()
+        # the avatar alone, for OBS: frames arrive, nothing else is on the page
+        avatar = browser.new_page(viewport={"width": 400, "height": 400})
+        avatar.goto(f"{url}/avatar?session={session}", wait_until="domcontentloaded")
+        avatar.wait_for_function("window.avatarStats.received >= 3", timeout=TIMEOUT_MS)
+        assert avatar.evaluate("document.body.innerText.trim()") == ""
+        avatar.close()
 
-            page.wait_for_function("document.getElementById('median').textContent !== '–'", timeout=TIMEOUT_MS)
-            page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
-            if shots is not None:
-                save_screenshot(page, shots / "live.png")
-            page.locator("#stop").click()
-            page.close()
-        finally:
-            browser.close()
+        page.wait_for_function("document.getElementById('median').textContent !== '–'", timeout=TIMEOUT_MS)
+        page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
+        if shots is not None:
+            save_screenshot(page, shots / "live.png")
+        page.locator("#stop").click()
+        page.close()
     elapsed = time.monotonic() - started
     assert stats["received"] >= 70 and stats["received"] >= stats["sent"] / 2, stats
     assert stats["median"] is not None and 0 < stats["median"] <= stats["p95"] < 5000, stats
@@ -217,22 +225,17 @@ def test_turn_mode_turns_the_avatar_s_head_with_the_camera_s(server, turning_cli
     compared up to one offset)."""
     url, app = server
     started = time.monotonic()
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=[*ARGS, f"--use-file-for-fake-video-capture={turning_clip}"])
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 640})
-            page.goto(f"{url}/?record=100", wait_until="domcontentloaded")
-            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
-            page.locator("input[name=mode][value=turn]").check()
-            sync_api.expect(page.locator("#about")).to_contain_text("face mode 2: head turns", timeout=TIMEOUT_MS)
-            page.locator("#start").click()
-            page.wait_for_function("window.liveStats.received >= 100", timeout=TIMEOUT_MS)
-            pairs = page.evaluate("window.liveRecord()")
-            page.locator("#stop").click()
-            page.close()
-        finally:
-            browser.close()
+    with _chromium(turning_clip) as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 640})
+        page.goto(f"{url}/?record=100", wait_until="domcontentloaded")
+        sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+        page.locator("input[name=mode][value=turn]").check()
+        sync_api.expect(page.locator("#about")).to_contain_text("face mode 2: head turns", timeout=TIMEOUT_MS)
+        page.locator("#start").click()
+        page.wait_for_function("window.liveStats.received >= 100", timeout=TIMEOUT_MS)
+        pairs = page.evaluate("window.liveRecord()")
+        page.locator("#stop").click()
+        page.close()
     yaws = _yaws(pairs)
     assert len(yaws) >= 0.9 * len(pairs) >= 80, "the landmark model must find both faces in most pairs"
     assert np.ptp(yaws[:, 0]) > 40, "the camera's head turns both ways"
@@ -259,24 +262,19 @@ def test_bad_portraits_and_a_silent_camera_get_messages(server, clip, tmp_path):
         const canvas = document.createElement('canvas'); canvas.width = 320; canvas.height = 240;
         return canvas.captureStream(0);  // a camera that never gives a frame
     };"""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=[*ARGS, f"--use-file-for-fake-video-capture={clip}"])
-        try:
-            page = browser.new_page()
-            page.add_init_script(silent)
-            page.goto(f"{url}/?noframes=1500", wait_until="domcontentloaded")
-            sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
-            page.locator("#upload").set_input_files(str(blank))
-            sync_api.expect(page.locator("#message")).to_contain_text("no face found", timeout=TIMEOUT_MS)
-            page.locator("#upload").set_input_files(str(huge))
-            sync_api.expect(page.locator("#message")).to_contain_text("at most 4096", timeout=TIMEOUT_MS)
-            page.locator("#start").click()  # the example portrait stayed: the camera starts
-            sync_api.expect(page.locator("#message")).to_contain_text("gives no frames", timeout=TIMEOUT_MS)
-            page.locator("#stop").click()
-            assert page.evaluate("window.liveStats.received") == 0
-        finally:
-            browser.close()
+    with _chromium(clip) as browser:
+        page = browser.new_page()
+        page.add_init_script(silent)
+        page.goto(f"{url}/?noframes=1500", wait_until="domcontentloaded")
+        sync_api.expect(page.locator("#about")).to_contain_text("face mode", timeout=TIMEOUT_MS)
+        page.locator("#upload").set_input_files(str(blank))
+        sync_api.expect(page.locator("#message")).to_contain_text("no face found", timeout=TIMEOUT_MS)
+        page.locator("#upload").set_input_files(str(huge))
+        sync_api.expect(page.locator("#message")).to_contain_text("at most 4096", timeout=TIMEOUT_MS)
+        page.locator("#start").click()  # the example portrait stayed: the camera starts
+        sync_api.expect(page.locator("#message")).to_contain_text("gives no frames", timeout=TIMEOUT_MS)
+        page.locator("#stop").click()
+        assert page.evaluate("window.liveStats.received") == 0
     import urllib.request
 
     assert urllib.request.urlopen(url + "/api/info", timeout=10).status == 200

@@ -38,6 +38,8 @@ LIP_LABELS: dict[int, str] = {
     19: "right-shoe",
 }
 LIP = {name: idx for idx, name in LIP_LABELS.items()}
+# LIP ids that name a side, and their mirror: left/right arm, leg and shoe.
+LIP_MIRROR = {14: 15, 15: 14, 16: 17, 17: 16, 18: 19, 19: 18}
 
 # CIHP (and the VITON / VITON-HD parsings made with CIHP-trained parsers) use the LIP ids
 # except 10, which is "torso-skin" (neck and exposed chest) instead of LIP's "jumpsuits".

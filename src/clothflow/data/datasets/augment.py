@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import torch
 
-# LIP ids that name a side, and their mirror: left/right arm, leg and shoe.
-LIP_MIRROR = {14: 15, 15: 14, 16: 17, 17: 16, 18: 19, 19: 18}
+from clothflow.core.ops.labels import LIP_MIRROR
+
 # COCO-18 keypoints that name a side: shoulders, elbows, wrists, hips, knees, ankles, eyes, ears.
 COCO18_MIRROR = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
 

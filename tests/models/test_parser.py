@@ -1,10 +1,13 @@
 """The human parser: shapes, saving with its kind, and use on a photo of any size."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from clothflow.core.errors import ClothflowError
+from clothflow.data.datasets.augment import mirror_labels
 from clothflow.estimate.parsing import load_parser, parse_photo
 from clothflow.models.parser import HumanParser, ParserConfig
 from clothflow.models.pipeline import ClothFlowPipeline
@@ -32,3 +35,16 @@ def test_parser_folder_round_trip_and_kind(tmp_path):
         ClothFlowPipeline.from_pretrained(tmp_path / "parser")
     with pytest.raises(ClothflowError, match="neither a model folder nor a shipped model"):
         load_parser(tmp_path / "nowhere")
+
+
+def test_mirror_average_makes_the_parsing_of_a_mirrored_photo_the_mirrored_parsing():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 48) * 2 - 1
+    agreement = {}
+    for averaged in (True, False):
+        torch.manual_seed(1)  # the same weights either way: only parse() differs
+        parser = HumanParser(replace(SMALL, mirror_average=averaged)).eval()
+        direct, of_mirror = parser.parse(x), parser.parse(x.flip(-1))
+        agreement[averaged] = (mirror_labels(of_mirror).flip(-1) == direct).float().mean().item()
+    assert agreement[True] > 0.999
+    assert agreement[False] < 0.99  # a plain network (with its coordinate planes) is not symmetric

@@ -3,7 +3,9 @@
 A U-Net over the RGB photo and two coordinate planes (which side of the image a pixel is on
 tells a left arm from a right one in a frontal photo) predicts the LIP id of every pixel.
 It works at ``1 / scale`` of the model size and upsamples its logits; :meth:`HumanParser.parse`
-takes a photo of any size and returns the parsing at that size.
+takes a photo of any size and returns the parsing at that size. With ``mirror_average`` it
+parses the photo and its mirror image (left and right ids swapped back) and averages the two
+log-probabilities, which evens out the one-sided guesses of a small network.
 
 Example:
     >>> import torch
@@ -25,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clothflow.core.config import from_dict
-from clothflow.core.ops.labels import LIP_LABELS
+from clothflow.core.ops.labels import LIP_LABELS, LIP_MIRROR
 from clothflow.core.pretrained import PretrainedMixin
 from clothflow.models.blocks import UNet, check_shape
 
@@ -41,6 +43,8 @@ class ParserConfig:
         scale: working resolution divisor (2: the U-Net sees the photo at half size).
         num_labels: LIP ids predicted (0 .. num_labels - 1).
         norm: "instance", "batch" or "none".
+        mirror_average: :meth:`HumanParser.parse` averages the photo's and its mirror
+            image's predictions (twice the work; training is unchanged).
     """
 
     size: tuple[int, int] = (256, 192)
@@ -49,6 +53,7 @@ class ParserConfig:
     scale: int = 2
     num_labels: int = len(LIP_LABELS)
     norm: str = "instance"
+    mirror_average: bool = True
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ParserConfig":
@@ -94,7 +99,13 @@ class HumanParser(PretrainedMixin, nn.Module):
         size = tuple(image.shape[-2:])
         x = image if size == tuple(self.config.size) else F.interpolate(
             image, size=self.config.size, mode="bilinear", align_corners=False, antialias=True)
-        logits = self(x)
+        if self.config.mirror_average:
+            n = x.shape[0]
+            both = self(torch.cat([x, x.flip(-1)])).log_softmax(1)
+            mirror = [LIP_MIRROR.get(c, c) for c in range(self.config.num_labels)]
+            logits = (both[:n] + both[n:].flip(-1)[:, mirror]) / 2
+        else:
+            logits = self(x)
         if size != tuple(self.config.size):
             logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
         return logits.argmax(1)

@@ -2,7 +2,7 @@
 
     python benchmarks/viton_warp.py --data ~/.cache/viton/viton --out runs/viton-warp \
         [--minutes 20] [--size 256x192] [--variants full tps no_cascade] [--pairs 457] \
-        [--set train.loss.flow.mask=10 ...]
+        [--set train.loss.flow.mask=10 ...] [--variant-set tps:train.stage_lr.flow=1e-4 ...]
 
 Each variant's flow stage is trained by ``clothflow train --task tryon --stage flow`` on
 ``train/`` (the true layout is its target, as in the paper) for the same wall-clock budget,
@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=457, help="test_clean pairs scored (all 457 by default)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to clothflow train")
+    ap.add_argument("--variant-set", action="append", default=[], metavar="VARIANT:KEY=VALUE",
+                    help="passed to clothflow train for that variant only (after the --set ones)")
     ap.add_argument("--name", help="result row name prefix (default: the variant)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -114,12 +116,15 @@ def main(argv: list[str] | None = None) -> None:
         name = f"{args.name}-{variant}" if args.name else variant
         run = args.out / "runs" / name
         started = time.monotonic()
-        train_flow(args.data, run, variant, args.size, args.minutes, args.batch_size, args.set)
+        own = [s.split(":", 1)[1] for s in args.variant_set if s.split(":", 1)[0] == variant]
+        train_flow(args.data, run, variant, args.size, args.minutes, args.batch_size, args.set + own)
         pipe = ClothFlowPipeline.from_pretrained(run).eval()
         row = score(pipe, test)["model"]
         row["train_minutes"] = round((time.monotonic() - started) / 60, 1)
         state, _ = load_checkpoint(run / "checkpoint.safetensors", pipe)
         row["steps"] = int(state.stage_steps.get("flow", state.step))
+        if own:
+            row["set"] = own
         results[name] = row
         print(name, row, flush=True)
         args.out.mkdir(parents=True, exist_ok=True)

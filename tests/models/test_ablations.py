@@ -74,3 +74,13 @@ def test_tps_flow_interpolates_control_points():
     # the centre pixel (x=5, y=10) moves by the offset in pixels: 0.2 * 10 / 2, -0.1 * 20 / 2
     assert torch.allclose(flow[0, :, 10, 5], torch.tensor([1.0, -1.0]), atol=1e-3)
     assert flow[0, :, 0, 0].abs().max() < 1e-3  # a corner control point stays put
+
+
+def test_tps_flow_stays_bounded_when_control_points_meet():
+    """Two predicted points on top of each other (or crossed) must not make the solve singular."""
+    target = control_grid(5, 1)
+    source = target.clone()
+    source[0, 6] = source[0, 7]  # two neighbours land on the same source point
+    source[0, 12] = source[0, 13] + torch.tensor([0.3, 0.0])  # and two cross
+    flow = tps_flow(target, source, (64, 48))
+    assert torch.isfinite(flow).all() and flow.abs().max() < 64

@@ -127,7 +127,7 @@ def export_onnx(
         import onnxscript  # noqa: F401  (the exporter needs it)
     except ImportError:
         raise ClothflowError(f"ONNX export needs onnx and onnxscript; {INSTALL_HINT}") from None
-    if pipe.config.warp == "tps":  # kornia's TPS solver calls torch.linalg.solve: no ONNX operator
+    if pipe.config.warp == "tps":  # the TPS solve calls torch.linalg.solve: no ONNX operator
         raise ClothflowError("the TPS ablation cannot be exported to ONNX (its solver has no ONNX operator)")
     if opset < DEFAULT_OPSET:
         raise ClothflowError(f"opset {opset} is not supported; use {DEFAULT_OPSET} or newer")

@@ -2,9 +2,13 @@
 
 A regression network looks at the source (cloth, mask, layout) and the target (layout) and
 predicts where a G x G grid of control points of the target lands in the source (offsets
-bounded by tanh to the image's normalised extent); a TPS
-through those points (kornia's solver) gives a dense, smooth target -> source flow. The
-offsets start at zero, so the initial warp is the identity. The output is the flow stage's
+bounded by tanh to the image's normalised extent); a TPS through those points gives a dense,
+smooth target -> source flow. The TPS is the textbook one, as CP-VTON's grid generator has
+it: its kernels sit on the fixed target grid, so the linear system it solves does not depend
+on the predicted points and stays well conditioned whatever they are. (kornia's
+``get_tps_transform`` centres its kernels on the moving points; once two predicted points
+come close its system turns singular and the flow blows up to millions of pixels, which
+ended TPS trainings on VITON.) The offsets start at zero, so the initial warp is the identity. The output is the flow stage's
 :class:`~clothflow.models.flow.FlowOutput`, so losses and rendering work unchanged.
 
 Example:
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from kornia.geometry.transform import get_tps_transform, warp_points_tps
 
 from clothflow.models.blocks import check_same_size, check_shape, optional_input
 from clothflow.models.flow import FlowConfig, FlowOutput, PyramidEncoder
@@ -33,8 +36,18 @@ def control_grid(grid_size: int, n: int = 1, device=None, dtype=torch.float32) -
     return torch.stack((xs.flatten(), ys.flatten()), -1).unsqueeze(0).expand(n, -1, -1)
 
 
+def _tps_basis(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """N x P x (K + 3): the TPS kernel r^2 log r^2 to each of K centres, then 1, x, y."""
+    d2 = (points[:, :, None] - centres[:, None]).pow(2).sum(-1)
+    kernel = d2 * torch.log(d2.clamp(min=1e-12))
+    return torch.cat([kernel, torch.ones_like(points[..., :1]), points], -1)
+
+
 def tps_flow(target_points: torch.Tensor, source_points: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Dense pixel flow of the TPS that sends ``target_points`` to ``source_points``.
+
+    The spline's kernels are centred on ``target_points`` (the fixed grid), so the system
+    solved depends on them alone; the flow is linear in ``source_points``.
 
     Args:
         target_points, source_points: N x K x 2 control points, normalised (x, y) in [-1, 1]
@@ -44,12 +57,15 @@ def tps_flow(target_points: torch.Tensor, source_points: torch.Tensor, size: tup
     Returns:
         N x 2 x H x W flow in pixels, target -> source.
     """
-    n, (h, w) = target_points.shape[0], size
-    kernel_w, affine_w = get_tps_transform(target_points, source_points)
+    n, k = target_points.shape[:2]
+    h, w = size
+    top = _tps_basis(target_points, target_points)  # N x K x (K + 3)
+    bottom = torch.cat([top[..., k:].transpose(1, 2), top.new_zeros(n, 3, 3)], -1)
+    weights = torch.linalg.solve(torch.cat([top, bottom], 1), torch.cat([source_points, top.new_zeros(n, 3, 2)], 1))
     pix = coords_grid(n, h, w, target_points.device, target_points.dtype)
     scale = torch.tensor([max(w - 1, 1) / 2, max(h - 1, 1) / 2], device=pix.device, dtype=pix.dtype)
     norm = pix.flatten(2).transpose(1, 2) / scale - 1  # N x HW x 2
-    mapped = warp_points_tps(norm, source_points, kernel_w, affine_w)
+    mapped = _tps_basis(norm, target_points) @ weights
     src_pix = ((mapped + 1) * scale).transpose(1, 2).reshape(n, 2, h, w)
     return src_pix - pix
 

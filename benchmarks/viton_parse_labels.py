@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from clothflow.core.ops.labels import LIP, LIP_LABELS
+from clothflow.data.formats.label_maps import read_label_map
 
 UPPER = (LIP["upper-clothes"], LIP["dress"], LIP["coat"])
 LOWER = (LIP["pants"], LIP["skirt"], LIP["dress"])
@@ -31,7 +31,7 @@ def shares(parse_dir: Path, names: list[str]) -> dict[int, list[float]]:
     """Per class: its share of its garment on every photo that has it."""
     out: dict[int, list[float]] = {c: [] for c in CLASSES}
     for name in names:
-        ids = np.asarray(Image.open(parse_dir / (Path(name).stem + ".png")))
+        ids = read_label_map(parse_dir / (Path(name).stem + ".png"), "cihp")  # as the VITON loader reads it
         for c, garment in CLASSES.items():
             n = int((ids == c).sum())
             if n:

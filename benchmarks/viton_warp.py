@@ -90,6 +90,14 @@ def score(pipe: ClothFlowPipeline | None, dataset, batch: int = 16) -> dict:
     return {name: {k: round(float(np.mean(v)), 4) for k, v in d.items()} for name, d in out.items()}
 
 
+def _variant_set(text: str) -> tuple[str, str]:
+    """``VARIANT:KEY=VALUE`` -> (variant, ``KEY=VALUE``)."""
+    variant, _, setting = text.partition(":")
+    if "=" not in setting:
+        raise argparse.ArgumentTypeError(f"{text!r} is not VARIANT:KEY=VALUE")
+    return variant, setting
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="the extracted viton/ folder (train/, test/, lists)")
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=457, help="test_clean pairs scored (all 457 by default)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to clothflow train")
-    ap.add_argument("--variant-set", action="append", default=[], metavar="VARIANT:KEY=VALUE",
+    ap.add_argument("--variant-set", action="append", default=[], type=_variant_set, metavar="VARIANT:KEY=VALUE",
                     help="passed to clothflow train for that variant only (after the --set ones)")
     ap.add_argument("--name", help="result row name prefix (default: the variant)")
     args = ap.parse_args(argv)
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         name = f"{args.name}-{variant}" if args.name else variant
         run = args.out / "runs" / name
         started = time.monotonic()
-        own = [s.split(":", 1)[1] for s in args.variant_set if s.split(":", 1)[0] == variant]
+        own = [setting for of, setting in args.variant_set if of == variant]
         train_flow(args.data, run, variant, args.size, args.minutes, args.batch_size, args.set + own)
         pipe = ClothFlowPipeline.from_pretrained(run).eval()
         row = score(pipe, test)["model"]

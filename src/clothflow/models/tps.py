@@ -6,10 +6,11 @@ bounded by tanh to the image's normalised extent); a TPS through those points gi
 smooth target -> source flow. The TPS is the textbook one, as CP-VTON's grid generator has
 it: its kernels sit on the fixed target grid, so the linear system it solves does not depend
 on the predicted points and stays well conditioned whatever they are. (kornia's
-``get_tps_transform`` centres its kernels on the moving points; once two predicted points
-come close its system is ill-conditioned, and the flow blew up to millions of pixels, which
-ended TPS trainings on VITON.) The offsets start at zero, so the initial warp is the identity. The output is the flow stage's
-:class:`~clothflow.models.flow.FlowOutput`, so losses and rendering work unchanged.
+``get_tps_transform`` centres its kernels on the moving points, so its system is
+ill-conditioned once two of them come close; on VITON a training with it ended with flows of
+millions of pixels.) The offsets start at zero, so the initial warp is the identity. The
+output is the flow stage's :class:`~clothflow.models.flow.FlowOutput`, so losses and
+rendering work unchanged.
 
 Example:
     >>> import torch

@@ -82,34 +82,62 @@ def _run_models(args) -> None:
 
 # ---- transfer ----------------------------------------------------------------------------
 def _add_transfer(sub) -> None:
-    p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose")
+    p = sub.add_parser("transfer", help="pose transfer: a person re-posed to a target pose (one photo, or a pair table)")
     p.add_argument("--model", type=Path, help="a trained run or saved model folder, or a shipped model's name "
-                   "(default: the shipped synthetic pose-transfer model)")
-    p.add_argument("--source", type=Path, required=True, help="person image")
+                   "(default: the shipped pose-transfer model for real people)")
+    p.add_argument("--source", type=Path, help="person image")
     p.add_argument(
         "--source-parse", type=Path,
-        help="its parsing map (LIP ids PNG); default: a coarse one estimated from the photo (needs [pose])",
+        help="its parsing map (LIP ids PNG); default: made by the shipped human parser",
     )
-    p.add_argument("--target-pose", type=Path, required=True, help="OpenPose JSON or [[x, y], ...] JSON")
+    p.add_argument("--target-pose", type=Path, help="OpenPose JSON or [[x, y], ...] JSON")
     p.add_argument("--pose-size", type=size_arg, help="HxW frame of the target keypoints (default: the source's)")
-    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    p.add_argument("--pairs", type=Path, metavar="PAIRS_CSV",
+                   help="a pair table (dataset,split,person,source,target): run every selected row and write "
+                   "OUT/<source stem>__<target stem>.png at the target photo's size")
+    p.add_argument("--dataset", help="with --pairs: only this dataset's rows (e.g. deepfashion)")
+    p.add_argument("--split", help="with --pairs: only this split's rows (e.g. test)")
+    p.add_argument("--out", type=Path, required=True, help="output PNG (a folder with --pairs)")
     _add_backend(p)
     p.set_defaults(func=_run_transfer)
 
 
 def _run_transfer(args) -> None:
     from clothflow.deploy.onnx_export import load_inference_pipeline
-    from clothflow.apps.infer import transfer_files
-    from clothflow.core.images import save_png, to_uint8
+    from clothflow.core.images import save_png
 
     from clothflow.core.pretrained import default_model
 
+    single = args.source is not None or args.target_pose is not None
+    if args.pairs is not None and single:
+        raise ClothflowError("transfer: give either --pairs PAIRS_CSV or --source and --target-pose, not both")
+    if args.pairs is None and (args.source is None or args.target_pose is None):
+        raise ClothflowError("transfer: give --source and --target-pose (or --pairs PAIRS_CSV)")
+    if args.pairs is None and (args.dataset or args.split):
+        raise ClothflowError("transfer: --dataset and --split select rows of --pairs")
     args.model = default_model(args.model, "transfer")
     pipe = load_inference_pipeline(args.model, args.backend)
-    result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size)
+    if args.pairs is not None:
+        from clothflow.apps.transfer_pairs import transfer_table
+
+        run = transfer_table(pipe, args.pairs, args.out, args.dataset, args.split)
+        print(f"wrote {len(run.written)} results to {args.out} (model {args.model})")
+        if run.estimated:
+            print(f"estimated the keypoints of {run.estimated} photos without a keypoint row")
+        for row, reason in run.skipped:
+            print(f"skipped {row}: {reason}")
+        return
+    from clothflow.apps.infer import transfer_files
+    from clothflow.estimate.parsing import load_parser
+
+    notes: list[str] = []
+    parser = load_parser() if args.source_parse is None else None
+    _, result = transfer_files(pipe, args.source, args.source_parse, args.target_pose, args.pose_size, parser, notes)
     writable_dir(args.out.parent if str(args.out.parent) else Path("."))
-    save_png(args.out, to_uint8(result.image[0]))
-    print(f"wrote {args.out}")
+    save_png(args.out, result)
+    for note in notes:
+        print(f"estimated {note}")
+    print(f"wrote {args.out} ({result.shape[0]} x {result.shape[1]}, model {args.model})")
 
 
 # ---- tryon ----------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ def _run_train(args) -> None:
     train_sets = variant_training(variant) + preset_training(preset_name) + flag_sets + train_sets
     train_cfg = apply_overrides(TrainConfig(), train_sets)
     writable_dir(args.out)
+    if pipeline_cfg.task == "transfer":
+        prepare_pair_table(train_cfg.data, train_cfg.subset)
     if launch(train, args.nproc, args.out, pipeline_cfg, train_cfg):
         print(f"trained pipeline saved in {args.out} (load it with --model {args.out})")
 
@@ -120,6 +122,24 @@ def _run_train_parse(args) -> None:
     writable_dir(args.out)
     train_parser(args.out, model_cfg, train_cfg, progress=True)
     print(f"trained parser saved in {args.out} (load it with --parser {args.out})")
+
+
+def prepare_pair_table(data: str, subset: str) -> None:
+    """Estimate the parsings and missing keypoints of a pose pair table's photos (once; kept in its cache)."""
+    from clothflow.data.datasets.pose_pairs import parse_subset
+    from clothflow.data.formats.pose_pairs import default_cache, is_pair_table, read_pair_table
+    from clothflow.estimate.pair_cache import prepare_pair_photos
+
+    if data == "synthetic" or not is_pair_table(data):
+        return
+    rows = read_pair_table(data, *parse_subset(subset))
+    report = prepare_pair_photos(rows, default_cache(data), progress=True)
+    if report.parsed or report.estimated:
+        print(f"pair table: parsed {report.parsed} photos, estimated keypoints of {report.estimated}; "
+              f"kept in {default_cache(data)}")
+    if report.no_pose:
+        print(f"pair table: no pose found in {len(report.no_pose)} photos (their pairs are left out), "
+              f"e.g. {report.no_pose[0]}")
 
 
 # ---- evaluate -------------------------------------------------------------------------------

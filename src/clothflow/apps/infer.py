@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
+from clothflow.core.images import image_tensor, label_tensor, mask_tensor, resized_image_tensor, to_uint8
 from clothflow.core.ops import pose
 from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.data.formats.images import read_rgb as read_image
@@ -23,23 +23,45 @@ def transfer_files(
     source_parse: str | Path | None,
     target_pose: str | Path,
     pose_frame: tuple[int, int] | None = None,
-) -> PipelineOutput:
-    """Run pose transfer on files.
+    parser=None,
+    estimated: list[str] | None = None,
+) -> tuple[PipelineOutput, np.ndarray]:
+    """Run pose transfer on files; the result also put back into the source photo's frame.
+
+    The photo is framed as the model was trained (scaled to its height, centre-cropped or
+    padded to its width, never squashed), and the result placed back at the photo's size
+    (:func:`place_in_frame`; the columns the model did not see keep the source's pixels).
 
     Args:
-        source: the person image (any size; resized to the model's).
-        source_parse: its LIP parsing map, same size as ``source``; None: estimated on the way
-            by :func:`clothflow.estimate.prepare.prepare_image` (needs the ``[pose]`` extra).
+        source: the person image (any size).
+        source_parse: its LIP parsing map, same size as ``source``; None: made by ``parser``,
+            or without one the coarse layout of :func:`clothflow.estimate.prepare.prepare_image`
+            (needs the ``[pose]`` extra).
         target_pose: keypoint file (see :func:`read_keypoints`).
         pose_frame: (H, W) of the frame the target keypoints are in; default the source's.
+        parser: a :class:`~clothflow.models.parser.HumanParser` for a photo without a parsing.
+        estimated: a list that gets a line for each input estimated from the photo.
+
+    Returns:
+        (the pipeline's output at its size, the result at the source photo's size, H x W x 3 uint8).
     """
+    from clothflow.data.datasets.deepfashion import map_keypoints
+    from clothflow.data.formats.images import fit_to_size
+
     image = read_image(source)
-    if source_parse is None:
+    notes = estimated if estimated is not None else []
+    if source_parse is not None:
+        parse = read_label_map(source_parse)
+    elif parser is not None:
+        from clothflow.estimate.parsing import parse_framed
+
+        parse = parse_framed(parser, image)
+        notes.append("parsing: by the human parser")
+    else:
         from clothflow.estimate.prepare import prepare_image
 
         parse = prepare_image(image, path=source).parse
-    else:
-        parse = read_label_map(source_parse)
+        notes.append("parsing: the coarse layout drawn from the pose (no parser)")
     if parse.shape != image.shape[:2]:
         raise ClothflowError(
             f"parsing map is {parse.shape[0]}x{parse.shape[1]} but the image is {image.shape[0]}x{image.shape[1]}",
@@ -47,9 +69,13 @@ def transfer_files(
         )
     kps = read_keypoints(target_pose)
     size = pipe.config.size
-    kps = pose.scale_keypoints(kps, pose_frame or image.shape[:2], size)
+    kps = map_keypoints(kps, pose_frame or image.shape[:2], size)
+    framed = fit_to_size(image, size)
+    labels_map = fit_to_size(parse, size, nearest=True, pad=0)
     with torch.inference_mode():
-        return pipe.transfer(resized_image_tensor(image, size), label_tensor(parse, size), torch.from_numpy(kps).unsqueeze(0))
+        out = pipe.transfer(image_tensor(framed)[None],
+                            torch.from_numpy(labels_map.astype(np.int64))[None], torch.from_numpy(kps).unsqueeze(0))
+    return out, place_in_frame(np.ascontiguousarray(to_uint8(out.image[0])), image)
 
 
 def tryon_files(
@@ -127,3 +153,38 @@ def tryon_files(
             resized_image_tensor(garment, size),
             mask_tensor(mask, size),
         )
+
+
+def place_in_frame(result: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """A network's result put back into a photo's frame, undoing the framing of datasets.
+
+    Networks see a photo scaled to their height and centre-cropped (or padded) to their width
+    (:func:`clothflow.data.formats.images.fit_to_size`). This scales ``result`` to the
+    backdrop's height and puts it in the middle of the backdrop: the columns the network did
+    not see (a 256 x 256 DeepFashion photo's 40 on each side at 256 x 176) keep the backdrop's
+    pixels, e.g. the source photo's background.
+
+    Args:
+        result: h x w x 3 uint8 (the network's output).
+        backdrop: H x W x 3 uint8 in the frame wanted (e.g. the source photo at the target's size).
+
+    Returns:
+        H x W x 3 uint8.
+
+    Example:
+        >>> out = place_in_frame(np.full((4, 2, 3), 9, np.uint8), np.zeros((8, 8, 3), np.uint8))
+        >>> out.shape, out[:, 2:6].min(), out[:, :2].max()
+        ((8, 8, 3), 9, 0)
+    """
+    import cv2
+
+    h, w = backdrop.shape[:2]
+    scaled_w = max(int(round(result.shape[1] * h / result.shape[0])), 1)
+    scaled = cv2.resize(result, (scaled_w, h), interpolation=cv2.INTER_LINEAR if h > result.shape[0] else cv2.INTER_AREA)
+    if scaled_w >= w:  # the network saw more than the frame (a padded photo): crop its middle
+        left = (scaled_w - w) // 2
+        return np.ascontiguousarray(scaled[:, left:left + w])
+    out = backdrop.copy()
+    left = (w - scaled_w) // 2
+    out[:, left:left + scaled_w] = scaled
+    return out

@@ -41,3 +41,42 @@ def load_parser(model: str | Path | None = None) -> HumanParser | None:
         if model is None:
             return None
     return HumanParser.from_pretrained(resolve_model(model))
+
+
+def parse_framed(parser: HumanParser, image: np.ndarray) -> np.ndarray:
+    """:func:`parse_photo` with the photo framed to the parser's aspect first, not stretched.
+
+    The photo is scaled to the parser's height and centre-cropped or padded (border replicated)
+    to its width, as datasets frame photos (:func:`clothflow.data.formats.images.fit_to_size`);
+    the parsing is mapped back to the photo's pixels (columns cropped away are background).
+
+    Args:
+        parser: the human parser.
+        image: H x W x 3 uint8 RGB, any size.
+
+    Returns:
+        H x W uint8 LIP ids.
+
+    Example:
+        >>> from clothflow.models.parser import ParserConfig
+        >>> parser = HumanParser(ParserConfig(size=(64, 48), base_channels=4, depth=3))
+        >>> parse_framed(parser, np.zeros((90, 90, 3), np.uint8)).shape
+        (90, 90)
+    """
+    import cv2
+
+    from clothflow.data.formats.images import fit_to_size
+
+    h, w = image.shape[:2]
+    ph, pw = parser.config.size
+    framed = fit_to_size(image, (ph, pw))
+    labels = parse_photo(parser, framed)
+    scaled_w = max(int(round(w * ph / h)), 1)
+    if scaled_w >= pw:  # cropped: put the parsing back in the middle of the scaled photo's width
+        left = (scaled_w - pw) // 2
+        full = np.zeros((ph, scaled_w), np.uint8)
+        full[:, left:left + pw] = labels
+    else:  # padded: drop the padding
+        left = (pw - scaled_w) // 2
+        full = labels[:, left:left + scaled_w]
+    return cv2.resize(full, (w, h), interpolation=cv2.INTER_NEAREST)

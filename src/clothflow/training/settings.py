@@ -151,7 +151,11 @@ class TrainConfig(LoopConfig):
         pairs: the folder's pair list (a path, or a name looked up in the folder and its
             parent); empty: the folder's own (``train/`` reads ``train_pairs.txt``).
         mirror: add the mirror image of every folder pair (left and right swapped; try-on
-            folders), doubling the training set.
+            folders and pose pair tables), doubling the training set.
+        subset: a pose pair table's ``DATASET/SPLIT`` to train on (e.g. ``deepfashion/train``).
+        all_views: a pose pair table's every two views of one person, not only its listed pairs.
+        init: a model (shipped name or folder) whose weights start a new run: every tensor of
+            the same name and shape is copied (pretraining, e.g. on the synthetic people).
         num_pairs: synthetic training pairs (drawn from ``seed``).
         loss: the loss weights.
 
@@ -163,6 +167,9 @@ class TrainConfig(LoopConfig):
     data: str = "synthetic"
     pairs: str = ""
     mirror: bool = False
+    subset: str = ""
+    all_views: bool = False
+    init: str = ""
     num_pairs: int = 2000
     loss: LossConfig = field(default_factory=LossConfig)
 

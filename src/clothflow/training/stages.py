@@ -20,6 +20,7 @@ Example (two CPU processes on this machine)::
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from functools import partial
@@ -38,6 +39,8 @@ from clothflow.training.losses import FeatureLoss
 from clothflow.training.loop import Run, RunFolder, deadline_after, distributed_context, run_steps
 from clothflow.training.objectives import OBJECTIVES, stage_module
 from clothflow.training.settings import STAGES, TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def train(
@@ -81,11 +84,15 @@ def _train_stages(run: Run, pipeline_cfg: PipelineConfig, train_cfg: TrainConfig
     optimizers: dict[str, dict] = {}  # each trained stage's Adam state, kept in every checkpoint
     if resume:
         state, optimizers = load_checkpoint(run.folder.checkpoint, pipe)
+    elif train_cfg.init:
+        copied, total = initialise_from(pipe, train_cfg.init)
+        log.info("initialised %d of %d weight tensors from %s", copied, total, train_cfg.init)
     pipe.to(ctx.device)
     distributed.broadcast_parameters(pipe, ctx)
     features = FeatureLoss.create(train_cfg.loss.vgg19 or None).to(ctx.device)
     dataset = make_dataset(train_cfg.data, pipeline_cfg.size, train_cfg.num_pairs, train_cfg.seed, pipeline_cfg.task,
-                           dense=pipeline_cfg.dense, pairs_file=train_cfg.pairs or None, mirrored=train_cfg.mirror)
+                           dense=pipeline_cfg.dense, pairs_file=train_cfg.pairs or None, mirrored=train_cfg.mirror,
+                           subset=train_cfg.subset, all_views=train_cfg.all_views)
     started = time.monotonic()
     stages = [s for s in train_cfg.stages() if s in pipe.stages()]
     for stage in stages:
@@ -106,6 +113,31 @@ def _train_stages(run: Run, pipeline_cfg: PipelineConfig, train_cfg: TrainConfig
     run.save(pipe, optimizers, state, pretrained=True)
     distributed.barrier(ctx)  # the run folder is complete when any rank returns
     return pipe.eval()
+
+
+def initialise_from(pipe: ClothFlowPipeline, model: str | Path) -> tuple[int, int]:
+    """Copy into ``pipe`` every weight tensor of ``model`` (shipped name or folder) of the same name and shape.
+
+    Returns:
+        (tensors copied, tensors of ``pipe``).
+
+    Raises:
+        ClothflowError: ``model`` is not a saved ClothFlow model of ``pipe``'s task, or shares no
+            tensor with ``pipe``.
+    """
+    from clothflow.core.pretrained import resolve_model
+
+    pretrained = ClothFlowPipeline.from_pretrained(resolve_model(model))
+    if pretrained.config.task != pipe.config.task:
+        raise ClothflowError(f"train.init: this model was trained for {pretrained.config.task}, the run is "
+                             f"{pipe.config.task}", model)
+    source = pretrained.state_dict()
+    own = pipe.state_dict()
+    same = {k: v.to(own[k].dtype) for k, v in source.items() if k in own and own[k].shape == v.shape}
+    if not same:
+        raise ClothflowError("no weight of this model fits the one being trained (another task or size?)", model)
+    pipe.load_state_dict(same, strict=False)
+    return len(same), len(own)
 
 
 def _stage_deadline(cfg: TrainConfig, stages: list[str], started: float, done: list[str]) -> float | None:

@@ -36,6 +36,8 @@ def make_dataset(
     dense: bool = False,
     pairs_file: str | Path | None = None,
     mirrored: bool = False,
+    subset: str = "",
+    all_views: bool = False,
 ) -> Dataset:
     """The dataset named by ``data`` for ``task``: what ``train --data`` and ``evaluate --data`` read.
 
@@ -44,6 +46,7 @@ def make_dataset(
     ========================================  =====================  =============================
     ``"synthetic"``                           SyntheticPairs         SyntheticPairs
     DeepFashion folder (CSVs + images)        DeepFashionPairs       error: no garment images
+    pair table (``pairs.csv``) or its folder   PosePairs              error: no garment images
     VITON / VITON-HD / synthetic VITON        error: no pose pairs   VitonDataset
     ``clothflow synth --out`` folder          its ``deepfashion/``   its ``viton/``
     ========================================  =====================  =============================
@@ -60,7 +63,9 @@ def make_dataset(
         dense: the model reads IUV maps (the dense variant): a folder must have them.
         pairs_file: a try-on folder's pair list (path, or name in the folder or its parent);
             None: the folder's own. A DeepFashion folder reads its split's pairs CSV.
-        mirrored: add the mirror image of every try-on pair (training augmentation).
+        mirrored: add the mirror image of every try-on or pair-table pair (training augmentation).
+        subset: a pair table's ``DATASET/SPLIT`` ("" = every row).
+        all_views: a pair table's every two views of one person, not only its pairs.
 
     Returns:
         A ``Dataset`` of dicts in the :class:`~clothflow.data.datasets.synthetic.SyntheticPairs`
@@ -83,6 +88,15 @@ def make_dataset(
 
         return SyntheticPairs(num_pairs=num_pairs, size=size, seed=seed, task=task)
     path = Path(data)
+    from clothflow.data.formats.pose_pairs import is_pair_table
+
+    if task == "transfer" and is_pair_table(path):
+        from clothflow.data.datasets.pose_pairs import PosePairs
+
+        return PosePairs(path, size, subset, all_views, mirrored)
+    if subset or all_views:
+        raise ClothflowError("a subset and every-two-views pairing are for pose pair tables (pairs.csv with "
+                             "dataset,split,person,source,target)", path)
     if not path.exists():
         raise ClothflowError(f"dataset folder not found; use --data {SYNTHETIC} for the embedded renderer", path)
     if not path.is_dir():

@@ -1,0 +1,190 @@
+"""What a pair table's photos lack, estimated once and kept: parsings and missing keypoints.
+
+A pair table (:mod:`clothflow.data.formats.pose_pairs`) brings photos and, for most of them,
+keypoints. Pose transfer also reads the source's parsing, and the target's keypoints. This
+module makes them for every photo of the selected rows and keeps them in a cache folder
+(:func:`~clothflow.data.formats.pose_pairs.default_cache`), which
+:class:`~clothflow.data.datasets.pose_pairs.PosePairs` reads::
+
+    CACHE/parsing/<dataset>/<photo stem>.png   LIP ids by the shipped human parser
+    CACHE/keypoints/<dataset>.csv              keypoints estimated for photos without a row
+    CACHE/no_pose/<dataset>.txt                photos where no pose could be found
+
+Photos already in the cache are not estimated again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from clothflow.core.files import atomic_write_text
+from clothflow.core.ops.pose import visible
+from clothflow.data.formats.images import read_gray, read_rgb
+from clothflow.data.formats.keypoints import annotation_row, read_annotation_csv
+from clothflow.data.formats.pose_pairs import PairRow, cached_keypoints, cached_parsing, keypoint_table, no_pose_list
+
+log = logging.getLogger(__name__)
+
+MIN_KEYPOINTS = 4  # fewer body points than this is no usable pose
+
+
+@dataclass
+class CacheReport:
+    """What :func:`prepare_pair_photos` did: counts (``from_parsing``: of the estimated keypoints,
+    those read off the parsing, the estimator having found no one), and the photos with no pose."""
+
+    photos: int = 0
+    parsed: int = 0
+    estimated: int = 0
+    from_parsing: int = 0
+    no_pose: list[Path] = field(default_factory=list)
+
+
+def robust_pose(estimator, image: np.ndarray) -> np.ndarray | None:
+    """Keypoints of the one person in a photo, trying harder where the first look fails.
+
+    MediaPipe misses people in close crops and some back views. Tried in order: the photo;
+    the photo with a border of a third of its size on every side (a close crop then looks
+    like a full view); its mirror image (swapped back); a lower visibility threshold.
+
+    Args:
+        estimator: a :class:`~clothflow.estimate.prepare.PoseEstimator`.
+        image: H x W x 3 uint8 RGB.
+
+    Returns:
+        18 x 2 float32 pixels of ``image`` (-1 missing), or None when no try finds at least
+        :data:`MIN_KEYPOINTS` points.
+    """
+    import cv2
+    import torch
+
+    from clothflow.data.datasets.augment import mirror_keypoints
+
+    h, w = image.shape[:2]
+    m = max(h, w) // 3
+
+    def padded(img):
+        big = cv2.copyMakeBorder(img, m, m, m, m, cv2.BORDER_REPLICATE)
+        found = estimator(big)
+        if found is None:
+            return None
+        kps = found.keypoints.copy()
+        ok = visible(kps)
+        kps[ok] -= m
+        inside = ok & (kps[:, 0] >= 0) & (kps[:, 1] >= 0) & (kps[:, 0] < w) & (kps[:, 1] < h)
+        kps[~inside] = -1
+        return kps
+
+    def plain(img):
+        found = estimator(img)
+        return None if found is None else found.keypoints
+
+    def mirrored(img):
+        kps = plain(np.ascontiguousarray(img[:, ::-1]))
+        return None if kps is None else mirror_keypoints(torch.from_numpy(kps), w).numpy()
+
+    for attempt in (plain, padded, mirrored):
+        kps = attempt(image)
+        if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS:
+            return kps.astype(np.float32)
+    saved = estimator.min_visibility
+    estimator.min_visibility = min(saved, 0.2)
+    try:
+        kps = padded(image)
+    finally:
+        estimator.min_visibility = saved
+    return kps.astype(np.float32) if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS else None
+
+
+def read_estimated(cache: Path, dataset: str) -> dict[str, np.ndarray]:
+    """Keypoints estimated earlier for a dataset's photos (name -> 18 x 2), empty when none."""
+    path = cached_keypoints(cache, dataset)
+    return read_annotation_csv(path) if path.is_file() else {}
+
+
+def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints: bool = True,
+                        progress: bool = False) -> CacheReport:
+    """Parse every photo of ``rows`` and estimate the keypoints missing from its dataset's CSV.
+
+    Args:
+        rows: the selected pair-table rows.
+        cache: the cache folder (created).
+        parser: a :class:`~clothflow.models.parser.HumanParser`; None: the shipped one (no
+            parsings are made when none ships).
+        keypoints: estimate missing keypoints (needs the ``[pose]`` extra).
+        progress: show a progress bar.
+
+    Returns:
+        A :class:`CacheReport`.
+
+    Raises:
+        ClothflowError: an unreadable photo or keypoint CSV (naming it); keypoints to estimate
+            without the ``[pose]`` extra.
+    """
+    from tqdm import tqdm
+
+    from clothflow.core.images import save_png
+    from clothflow.estimate.parsing import load_parser, parse_framed
+    from clothflow.estimate.pose_from_parsing import pose_from_parsing
+
+    parser = parser if parser is not None else load_parser()
+    report = CacheReport()
+    by_dataset: dict[str, dict[Path, None]] = {}
+    for r in rows:
+        by_dataset.setdefault(r.dataset, {}).update(dict.fromkeys((r.source, r.target)))
+    estimator = None
+    try:
+        for dataset, photos in by_dataset.items():
+            table = keypoint_table(rows[0].root, dataset)
+            given = read_annotation_csv(table) if table.is_file() else {}
+            estimated = read_estimated(cache, dataset)
+            failed = set(no_pose_list(cache, dataset).read_text().split()) if no_pose_list(cache, dataset).is_file() else set()
+            new_rows = []
+            for photo in tqdm(list(photos), desc=f"{dataset} photos", disable=not progress):
+                report.photos += 1
+                parse_file = cached_parsing(cache, dataset, photo)
+                need_parse = parser is not None and not parse_file.is_file()
+                need_pose = keypoints and photo.name not in given and photo.name not in estimated and photo.name not in failed
+                if not (need_parse or need_pose):
+                    continue
+                image = read_rgb(photo)
+                parse = None
+                if need_parse:
+                    parse = parse_framed(parser, image)
+                    parse_file.parent.mkdir(parents=True, exist_ok=True)
+                    save_png(parse_file, parse)
+                    report.parsed += 1
+                if need_pose:
+                    if estimator is None:
+                        from clothflow.estimate.prepare import PoseEstimator
+
+                        estimator = PoseEstimator(masks=False)
+                    kps = robust_pose(estimator, image)
+                    if kps is None and (parse is not None or parse_file.is_file()):
+                        kps = pose_from_parsing(parse if parse is not None else read_gray(parse_file))
+                        kps = kps if visible(kps).sum() >= MIN_KEYPOINTS else None
+                        report.from_parsing += kps is not None
+                    if kps is None:
+                        failed.add(photo.name)
+                    else:
+                        estimated[photo.name] = kps
+                        new_rows.append(photo.name)
+                        report.estimated += 1
+            if new_rows:
+                path = cached_keypoints(cache, dataset)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                lines = ["name:keypoints_y:keypoints_x"] + [annotation_row(n, k) for n, k in estimated.items()]
+                atomic_write_text(path, "\n".join(lines) + "\n")
+            if failed:
+                no_pose_list(cache, dataset).parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(no_pose_list(cache, dataset), "\n".join(sorted(failed)) + "\n")
+            report.no_pose += [p for p in photos if p.name in failed]
+    finally:
+        if estimator is not None:
+            estimator.close()
+    return report
+

@@ -174,3 +174,17 @@ def test_scores_reproduce_the_published_figures(shared_data):
     copy = by_peer(score_rows("source", deform))["deform"]
     assert abs(peer[0] - 0.763) < 5e-4 and abs(peer[1] - 0.663) < 5e-4
     assert abs(copy[0] - 0.676) < 5e-4 and abs(copy[1] - 0.536) < 5e-4
+
+
+def test_inspect_recognises_a_pair_table(tmp_path):
+    from clothflow.data.tools.inspect_folder import inspect_path
+
+    table = make_table(tmp_path / "t")
+    rep = inspect_path(table.parent)
+    assert rep.kind.startswith("pose pair table") and rep.usable
+    facts = dict(rep.facts)
+    assert facts["shop"].startswith("4 test pairs; 2 persons, 6 photos") and "96 x 96" in facts["shop"]
+    assert inspect_path(table).kind == rep.kind  # the CSV itself too
+    (tmp_path / "t" / "shop" / "images" / "p1_c.png").unlink()
+    broken = inspect_path(table.parent)
+    assert not broken.usable and any("p1_c.png is missing" in p for p in broken.problems)

@@ -1,7 +1,7 @@
 """``clothflow inspect PATH``: recognise a dataset folder and list what is in it and what is wrong.
 
 Recognised: DeepFashion pose transfer (real, keypoints-only, or the synthetic ``deepfashion/``
-written by ``clothflow synth``), the try-on layouts VITON, VITON-HD, PF-AFN and synthetic VITON
+written by ``clothflow synth``), pose pair tables (``pairs.csv`` by dataset and split), the try-on layouts VITON, VITON-HD, PF-AFN and synthetic VITON
 (through :mod:`clothflow.data.datasets.viton` when it is installed), the synthetic output root (holding
 ``deepfashion/`` and ``viton/``), and a single annotation or pairs CSV.
 
@@ -29,6 +29,7 @@ from clothflow.data.datasets.deepfashion import (
     lookup,
 )
 from clothflow.data.formats.keypoints import read_annotation_csv, read_pairs_csv
+from clothflow.data.formats.pose_pairs import is_pair_table
 from clothflow.core.ops.pose import visible
 from clothflow.core.errors import ClothflowError
 
@@ -187,6 +188,50 @@ def inspect_tryon(root: Path, kind: str, check_layout) -> Report:
     return rep
 
 
+def inspect_pair_table(root: Path) -> Report:
+    """Inspect a pose pair table folder (``pairs.csv`` with dataset,split,person,source,target)."""
+    from clothflow.data.formats.pose_pairs import (cached_keypoints, cached_parsing, default_cache, keypoint_table,
+                                                   read_pair_table)
+
+    rep = Report(root, "pose pair table (pairs.csv: same-person pairs by dataset and split)")
+    try:
+        rows = read_pair_table(root, check_files=False)
+    except ClothflowError as exc:
+        return Report(root, rep.kind, problems=[str(exc)], usable=False)
+    cache = default_cache(root)
+    for dataset in dict.fromkeys(r.dataset for r in rows):
+        mine = [r for r in rows if r.dataset == dataset]
+        photos = list(dict.fromkeys(p for r in mine for p in (r.source, r.target)))
+        splits = Counter(r.split for r in mine)
+        peers = Counter(r.peer for r in mine if r.peer)
+        sizes, bad = _image_sizes([p for p in photos if p.is_file()])
+        rep.problems += bad + [f"{root / 'pairs.csv'}: line {r.line}: photo {p.name} is missing"
+                               for r in mine for p in (r.source, r.target) if not p.is_file()]
+        rep.problems += [f"{root / 'pairs.csv'}: line {r.line}: {r.peer} output {r.peer_output.name} is missing"
+                         for r in mine if r.peer_output is not None and not r.peer_output.is_file()]
+        table = keypoint_table(root, dataset)
+        try:
+            given = read_annotation_csv(table) if table.is_file() else {}
+        except ClothflowError as exc:
+            rep.problems.append(str(exc))
+            given = {}
+        estimated = read_annotation_csv(cached_keypoints(cache, dataset)) if cached_keypoints(cache, dataset).is_file() else {}
+        lacking = [p for p in photos if p.name not in given]
+        parsed = sum(cached_parsing(cache, dataset, p).is_file() for p in photos)
+        rep.facts += [
+            (dataset, ", ".join(f"{n} {split} pairs" for split, n in splits.items())
+             + f"; {len({r.person for r in mine})} persons, {len(photos)} photos  {_sizes_text(sizes, len(photos))}"),
+            (f"{dataset} keypoints", f"{len(photos) - len(lacking)} photos in {table.name if table.is_file() else '(none)'}"
+             + (f"; {len(lacking)} without ({sum(p.name in estimated for p in lacking)} estimated in the cache)"
+                if lacking else "")),
+            (f"{dataset} parsings", f"{parsed} of {len(photos)} in the cache {cache}"),
+        ]
+        if peers:
+            rep.facts.append((f"{dataset} published", ", ".join(f"{k} {n}" for k, n in peers.items())))
+    rep.usable = not rep.problems
+    return rep
+
+
 def inspect_path(path: str | Path) -> Report:
     """Recognise and inspect a dataset folder or CSV file.
 
@@ -197,6 +242,8 @@ def inspect_path(path: str | Path) -> Report:
         A :class:`Report` (with ``parts`` for the synthetic output root).
     """
     path = Path(path)
+    if path.is_file() and is_pair_table(path):
+        return inspect_pair_table(path.parent)
     if path.is_file() and path.suffix.lower() == ".csv":
         return _inspect_csv(path)
     if not path.is_dir():
@@ -205,6 +252,8 @@ def inspect_path(path: str | Path) -> Report:
         rep = Report(path, "clothflow synthetic output (deepfashion/ + viton/)")
         rep.parts = [inspect_path(path / "deepfashion"), inspect_path(path / "viton")]
         return rep
+    if is_pair_table(path):
+        return inspect_pair_table(path)
     tryon = _tryon_functions()
     ann, pairs = find_split_files(path)
     if ann is not None or pairs is not None:

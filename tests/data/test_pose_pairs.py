@@ -122,7 +122,7 @@ def test_pose_from_parsing_finds_the_body(tmp_path):
 
 
 def test_place_in_frame_keeps_the_backdrop_outside():
-    from clothflow.apps.infer import place_in_frame
+    from clothflow.data.formats.images import place_in_frame
 
     backdrop = np.zeros((256, 256, 3), np.uint8)
     result = np.full((128, 88, 3), 200, np.uint8)

@@ -47,7 +47,9 @@ from clothflow.animate.retarget import OneEuroConfig, OneEuroFilter, RetargetCon
 from clothflow.core.ops import labels
 from clothflow.core.ops.pose import LIMBS, NUM_KEYPOINTS, visible
 from clothflow.core.errors import ClothflowError
-from clothflow.core.images import label_tensor, resized_image_tensor
+from clothflow.core.images import image_tensor
+from clothflow.data.datasets.deepfashion import map_keypoints
+from clothflow.data.formats.images import fit_to_size
 from clothflow.models.flow import FlowNet, FlowOutput
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.ops.warp import warp
@@ -130,7 +132,8 @@ def encode_source(pipe: ClothFlowPipeline, image: np.ndarray, parse: np.ndarray,
 
     Args:
         pipe: a pose-transfer pipeline.
-        image: H x W x 3 uint8 RGB source photo (any size; resized to the model's).
+        image: H x W x 3 uint8 RGB source photo (any size; framed to the model's as in training:
+            scaled to its height, centre-cropped or padded to its width).
         parse: H x W LIP ids of the photo.
         keypoints: 18 x 2 keypoints in photo pixels (-1 missing).
 
@@ -143,11 +146,9 @@ def encode_source(pipe: ClothFlowPipeline, image: np.ndarray, parse: np.ndarray,
     if cfg.dense:
         raise ClothflowError("the dense variant needs DensePose maps of every target frame; animate with another model")
     size = cfg.size
-    img = resized_image_tensor(np.asarray(image, np.uint8), size)
-    parse_t = label_tensor(np.asarray(parse), size)
-    kps = np.asarray(keypoints, np.float32)
-    present = visible(kps)
-    scaled = np.where(present[:, None], kps * [size[1] / image.shape[1], size[0] / image.shape[0]], -1.0).astype(np.float32)
+    img = image_tensor(fit_to_size(np.asarray(image, np.uint8), size))[None]
+    parse_t = torch.from_numpy(fit_to_size(np.asarray(parse, np.uint8), size, nearest=True, pad=0).astype(np.int64))[None]
+    scaled = map_keypoints(np.asarray(keypoints, np.float32), image.shape[:2], size)
     x = pipe.encode(img, parse_t, torch.from_numpy(scaled)[None])
     feats = None
     if isinstance(pipe.flow, FlowNet):

@@ -127,7 +127,7 @@ def _run_face(args) -> None:
     _report(args.out, tally[0], time.perf_counter() - start)
 
 
-def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
+def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None, notes: list[str] | None = None):
     """The source photo, its LIP parsing and its keypoints (estimated when not given).
 
     Returns:
@@ -136,6 +136,7 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
     from clothflow.data.formats.images import read_rgb
     from clothflow.data.formats.keypoints import read_keypoints
     from clothflow.data.formats.label_maps import read_label_map
+    from clothflow.estimate.photo import prepare_photo
 
     image = read_rgb(photo)
     parse = None if parse_path is None else read_label_map(parse_path)
@@ -143,11 +144,7 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None):
         raise ClothflowError(f"parsing map is {parse.shape[0]}x{parse.shape[1]} but the photo is "
                              f"{image.shape[0]}x{image.shape[1]}", parse_path)
     kps = None if pose_path is None else read_keypoints(pose_path)
-    if parse is None or kps is None:
-        from clothflow.estimate.prepare import prepare_image
-
-        prepared = prepare_image(image, parse, path=photo)
-        parse, kps = prepared.parse, prepared.keypoints if kps is None else kps
+    parse, kps = prepare_photo(image, parse, kps, path=photo, notes=notes)
     return image, parse, kps
 
 
@@ -159,6 +156,7 @@ def _run_body(args) -> None:
     from clothflow.animate.driving import camera_driving, open_driving
     from clothflow.models.pipeline import ClothFlowPipeline
     from clothflow.data.formats.video import write_video
+    from clothflow.data.formats.images import place_in_frame
     from clothflow.core.images import to_uint8
 
     from clothflow.core.pretrained import DEFAULT_MODELS, shipped_default
@@ -173,7 +171,10 @@ def _run_body(args) -> None:
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     if pipe.config.task != "transfer":
         raise ClothflowError("animate needs a pose-transfer model; this one was trained for try-on", args.model)
-    image, parse, kps = load_source(args.source, args.source_parse, args.source_pose)
+    notes: list[str] = []
+    image, parse, kps = load_source(args.source, args.source_parse, args.source_pose, notes)
+    for note in notes:
+        print(f"estimated {note}")
     source = encode_source(pipe, image, parse, kps)
     start = time.perf_counter()  # the figure printed covers pose estimation, animation and encoding
     if args.camera is not None:
@@ -181,12 +182,13 @@ def _run_body(args) -> None:
     else:
         driving = open_driving(args.driving, args.frames, args.fps)
     animator = BodyAnimator(pipe, source, driving.fps, AnimateConfig(temporal_reuse=not args.no_temporal_reuse))
-    h, w = pipe.config.size
-    out_hw = (args.out_height, max(2, round(args.out_height * w / h)))
+    scale = args.out_height / image.shape[0]  # the source photo's frame, at the height asked for
+    backdrop = cv2.resize(image, (max(2, round(image.shape[1] * scale)), args.out_height),
+                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
     def frames() -> Iterator[np.ndarray]:
         for frame in animator.run(driving.poses):
-            yield cv2.resize(to_uint8(frame.image[0]), (out_hw[1], out_hw[0]), interpolation=cv2.INTER_CUBIC)
+            yield place_in_frame(to_uint8(frame.image[0]), backdrop)
 
     tally = [0]
     with torch.inference_mode():

@@ -13,8 +13,9 @@
 
 - a folder of OpenPose JSON files, one per frame in name order (``*_keypoints.json`` as
   OpenPose writes them; COCO-18 or BODY_25);
-- a video file: each frame's pose from the offline estimator of ``clothflow prepare``
-  (MediaPipe, the ``[pose]`` extra); frames without a person are missing poses.
+- a video file, or a folder of its frames as images (name order): each frame's pose from the
+  estimator of ``clothflow prepare`` (MediaPipe, the ``[pose]`` extra); frames without a
+  person are missing poses.
 
 :func:`camera_driving` reads a webcam the same way, frame by frame.
 
@@ -155,6 +156,38 @@ def video_driving(path: str | Path, max_frames: int | None = None) -> Driving:
     return Driving(poses, first.shape[:2], video_fps(path), str(path))
 
 
+def frames_driving(path: str | Path, max_frames: int | None = None, fps: float | None = None) -> Driving:
+    """Poses of a folder of video frames (images in name order), from the estimator, tracked frame to frame.
+
+    Raises:
+        ClothflowError: no image in the folder, a frame unreadable or of another size, no
+            person in any frame, or the estimator not installed.
+    """
+    from clothflow.data.formats.images import read_rgb
+    from clothflow.estimate.prepare import PoseEstimator
+
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp"))
+    if not files:
+        raise ClothflowError("no OpenPose .json files and no frame images (.jpg, .png) in the folder", path)
+    files = files[:max_frames] if max_frames is not None else files
+    first = read_rgb(files[0])
+
+    def frames() -> Iterator[np.ndarray]:
+        for f in files:
+            frame = read_rgb(f)
+            if frame.shape != first.shape:
+                raise ClothflowError(f"frame is {frame.shape[0]} x {frame.shape[1]}, the first is "
+                                     f"{first.shape[0]} x {first.shape[1]}", f)
+            yield frame
+
+    with PoseEstimator(static=False, masks=False) as estimator:
+        poses = list(_estimate_poses(frames(), estimator))
+    if all((p < 0).all() for p in poses):
+        raise ClothflowError(f"no person found in any of the {len(poses)} frames", path)
+    return Driving(poses, first.shape[:2], fps or DEFAULT_FPS, str(path))
+
+
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     yield first
     yield from rest
@@ -199,7 +232,7 @@ def open_driving(spec: str | Path, frames: int | None = None, fps: float | None 
 
     Args:
         spec: ``synthetic:walk``, ``synthetic:wave``, a poses.json, a folder of OpenPose JSON
-            files or a video file.
+            files, a folder of frame images or a video file.
         frames: number of frames (synthetic; default 48) or at most this many (files).
         fps: frame rate to use instead of the file's own (synthetic default 25).
 
@@ -215,7 +248,8 @@ def open_driving(spec: str | Path, frames: int | None = None, fps: float | None 
         raise ClothflowError("driving file not found (give a video, a poses.json, a folder of OpenPose JSON files, "
                              "or synthetic:walk / synthetic:wave)", path)
     if path.is_dir():
-        driving = read_openpose_folder(path, fps or DEFAULT_FPS)
+        has_json = any(p.suffix.lower() == ".json" for p in path.iterdir())
+        driving = read_openpose_folder(path, fps or DEFAULT_FPS) if has_json else frames_driving(path, frames, fps)
     elif path.suffix.lower() == ".json":
         driving = read_poses_json(path)
     else:
@@ -227,5 +261,5 @@ def open_driving(spec: str | Path, frames: int | None = None, fps: float | None 
     return driving
 
 
-__all__ = ["Driving", "camera_driving", "open_driving", "read_openpose_folder", "read_poses_json", "synthetic_driving",
-           "video_driving", "write_poses_json"]
+__all__ = ["Driving", "camera_driving", "frames_driving", "open_driving", "read_openpose_folder", "read_poses_json",
+           "synthetic_driving", "video_driving", "write_poses_json"]

@@ -46,7 +46,7 @@ def transfer_files(
         (the pipeline's output at its size, the result at the source photo's size, H x W x 3 uint8).
     """
     from clothflow.data.datasets.deepfashion import map_keypoints
-    from clothflow.data.formats.images import fit_to_size
+    from clothflow.data.formats.images import fit_to_size, place_in_frame
 
     image = read_image(source)
     notes = estimated if estimated is not None else []
@@ -154,37 +154,3 @@ def tryon_files(
             mask_tensor(mask, size),
         )
 
-
-def place_in_frame(result: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """A network's result put back into a photo's frame, undoing the framing of datasets.
-
-    Networks see a photo scaled to their height and centre-cropped (or padded) to their width
-    (:func:`clothflow.data.formats.images.fit_to_size`). This scales ``result`` to the
-    backdrop's height and puts it in the middle of the backdrop: the columns the network did
-    not see (a 256 x 256 DeepFashion photo's 40 on each side at 256 x 176) keep the backdrop's
-    pixels, e.g. the source photo's background.
-
-    Args:
-        result: h x w x 3 uint8 (the network's output).
-        backdrop: H x W x 3 uint8 in the frame wanted (e.g. the source photo at the target's size).
-
-    Returns:
-        H x W x 3 uint8.
-
-    Example:
-        >>> out = place_in_frame(np.full((4, 2, 3), 9, np.uint8), np.zeros((8, 8, 3), np.uint8))
-        >>> out.shape, out[:, 2:6].min(), out[:, :2].max()
-        ((8, 8, 3), 9, 0)
-    """
-    import cv2
-
-    h, w = backdrop.shape[:2]
-    scaled_w = max(int(round(result.shape[1] * h / result.shape[0])), 1)
-    scaled = cv2.resize(result, (scaled_w, h), interpolation=cv2.INTER_LINEAR if h > result.shape[0] else cv2.INTER_AREA)
-    if scaled_w >= w:  # the network saw more than the frame (a padded photo): crop its middle
-        left = (scaled_w - w) // 2
-        return np.ascontiguousarray(scaled[:, left:left + w])
-    out = backdrop.copy()
-    left = (w - scaled_w) // 2
-    out[:, left:left + scaled_w] = scaled
-    return out

@@ -54,7 +54,7 @@ def transfer_table(pipe, table: str | Path, out: str | Path, dataset: str | None
     """
     from tqdm import tqdm
 
-    from clothflow.apps.infer import place_in_frame
+    from clothflow.data.formats.images import place_in_frame
     from clothflow.data.datasets.pose_pairs import PosePairs
     from clothflow.data.formats.pose_pairs import default_cache, read_pair_table
     from clothflow.estimate.pair_cache import prepare_pair_photos

@@ -22,15 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from clothflow.core.files import atomic_write_text
-from clothflow.core.ops.pose import visible
+from clothflow.estimate.photo import FROM_PARSING, person_pose
 from clothflow.data.formats.images import read_gray, read_rgb
 from clothflow.data.formats.keypoints import annotation_row, read_annotation_csv
 from clothflow.data.formats.pose_pairs import PairRow, cached_keypoints, cached_parsing, keypoint_table, no_pose_list
 
 log = logging.getLogger(__name__)
-
-MIN_KEYPOINTS = 4  # fewer body points than this is no usable pose
-
 
 @dataclass
 class CacheReport:
@@ -42,62 +39,6 @@ class CacheReport:
     estimated: int = 0
     from_parsing: int = 0
     no_pose: list[Path] = field(default_factory=list)
-
-
-def robust_pose(estimator, image: np.ndarray) -> np.ndarray | None:
-    """Keypoints of the one person in a photo, trying harder where the first look fails.
-
-    MediaPipe misses people in close crops and some back views. Tried in order: the photo;
-    the photo with a border of a third of its size on every side (a close crop then looks
-    like a full view); its mirror image (swapped back); a lower visibility threshold.
-
-    Args:
-        estimator: a :class:`~clothflow.estimate.prepare.PoseEstimator`.
-        image: H x W x 3 uint8 RGB.
-
-    Returns:
-        18 x 2 float32 pixels of ``image`` (-1 missing), or None when no try finds at least
-        :data:`MIN_KEYPOINTS` points.
-    """
-    import cv2
-    import torch
-
-    from clothflow.data.datasets.augment import mirror_keypoints
-
-    h, w = image.shape[:2]
-    m = max(h, w) // 3
-
-    def padded(img):
-        big = cv2.copyMakeBorder(img, m, m, m, m, cv2.BORDER_REPLICATE)
-        found = estimator(big)
-        if found is None:
-            return None
-        kps = found.keypoints.copy()
-        ok = visible(kps)
-        kps[ok] -= m
-        inside = ok & (kps[:, 0] >= 0) & (kps[:, 1] >= 0) & (kps[:, 0] < w) & (kps[:, 1] < h)
-        kps[~inside] = -1
-        return kps
-
-    def plain(img):
-        found = estimator(img)
-        return None if found is None else found.keypoints
-
-    def mirrored(img):
-        kps = plain(np.ascontiguousarray(img[:, ::-1]))
-        return None if kps is None else mirror_keypoints(torch.from_numpy(kps), w).numpy()
-
-    for attempt in (plain, padded, mirrored):
-        kps = attempt(image)
-        if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS:
-            return kps.astype(np.float32)
-    saved = estimator.min_visibility
-    estimator.min_visibility = min(saved, 0.2)
-    try:
-        kps = padded(image)
-    finally:
-        estimator.min_visibility = saved
-    return kps.astype(np.float32) if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS else None
 
 
 def read_estimated(cache: Path, dataset: str) -> dict[str, np.ndarray]:
@@ -129,7 +70,6 @@ def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints
 
     from clothflow.core.images import save_png
     from clothflow.estimate.parsing import load_parser, parse_framed
-    from clothflow.estimate.pose_from_parsing import pose_from_parsing
 
     parser = parser if parser is not None else load_parser()
     report = CacheReport()
@@ -163,11 +103,10 @@ def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints
                         from clothflow.estimate.prepare import PoseEstimator
 
                         estimator = PoseEstimator(masks=False)
-                    kps = robust_pose(estimator, image)
-                    if kps is None and (parse is not None or parse_file.is_file()):
-                        kps = pose_from_parsing(parse if parse is not None else read_gray(parse_file))
-                        kps = kps if visible(kps).sum() >= MIN_KEYPOINTS else None
-                        report.from_parsing += kps is not None
+                    if parse is None and parse_file.is_file():
+                        parse = read_gray(parse_file)
+                    kps, how = person_pose(image, parse, estimator)
+                    report.from_parsing += how == FROM_PARSING
                     if kps is None:
                         failed.add(photo.name)
                     else:

@@ -177,15 +177,15 @@ class BodyPortrait(Portrait):
 
     def __init__(self, image: np.ndarray, model: BodyModel) -> None:
         from clothflow.animate.body import encode_source
-        from clothflow.estimate.prepare import prepare_image
+        from clothflow.estimate.photo import prepare_photo
 
         self.image = image
         self.model = model
         try:
-            found = prepare_image(image)
+            parse, keypoints = prepare_photo(image)
         except ClothflowError as exc:
             raise ClothflowError(f"portrait: {exc}") from None
-        self.source = encode_source(model.pipe, image, found.parse, found.keypoints)
+        self.source = encode_source(model.pipe, image, parse, keypoints)
         self.size = tuple(model.pipe.config.size)
         self.about = f"body mode: {model.about}"
 

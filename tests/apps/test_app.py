@@ -125,7 +125,7 @@ def test_person_upload_without_pose_extra_says_what_to_install(tmp_path, example
     def missing(*args, **kwargs):
         raise ClothflowError(f"the pose estimator (mediapipe) is not installed; {prepare.INSTALL_HINT}")
 
-    monkeypatch.setattr(prepare, "prepare_image", missing)
+    monkeypatch.setattr(prepare, "import_mediapipe", missing)
     with pytest.raises(ClothflowError, match=r"person photo: .*pip install 'clothflow\[pose\]'"):
         person_from_upload(_png(tmp_path / "p.png", examples.people[0].image))
 

@@ -136,7 +136,8 @@ def person_pose(image: np.ndarray, parse: np.ndarray | None, estimator=None) -> 
 
 
 def prepare_photo(image: np.ndarray, parse: np.ndarray | None = None, keypoints: np.ndarray | None = None,
-                  path: str | Path | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  path: str | Path | None = None, notes: list[str] | None = None,
+                  parser=None) -> tuple[np.ndarray, np.ndarray]:
     """The parsing and keypoints of a person photo, each estimated where not given.
 
     Args:
@@ -145,6 +146,8 @@ def prepare_photo(image: np.ndarray, parse: np.ndarray | None = None, keypoints:
         keypoints: its 18 x 2 keypoints in photo pixels, or None.
         path: the photo's file, named in errors.
         notes: a list that gets a line for each input estimated.
+        parser: the :class:`~clothflow.models.parser.HumanParser` to use; None: the shipped one
+            (without one, the coarse layout drawn from the pose).
 
     Returns:
         (H x W uint8 LIP ids, 18 x 2 float32 keypoints).
@@ -156,7 +159,7 @@ def prepare_photo(image: np.ndarray, parse: np.ndarray | None = None, keypoints:
 
     notes = notes if notes is not None else []
     if parse is None:
-        parser = load_parser()
+        parser = parser if parser is not None else load_parser()
         if parser is not None:
             parse = parse_framed(parser, image)
             notes.append("parsing: by the human parser")

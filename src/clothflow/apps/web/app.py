@@ -32,6 +32,7 @@ from clothflow.apps.web.backend import (
     render_examples,
     run_transfer,
     run_tryon,
+    transfer_model_for,
     tryon_model_for,
     with_mask_upload,
 )
@@ -99,7 +100,7 @@ def build_app(
                 if transfer is None:
                     gr.Markdown("No pose-transfer model is loaded: start the demo with `--model RUN`.")
                 else:
-                    _transfer_tab(gr, transfer, ex)
+                    _transfer_tab(gr, transfer, photos, ex)
     return app
 
 
@@ -187,8 +188,11 @@ def _tryon_tab(gr, synthetic: ClothFlowPipeline | None, photos: PhotoModels | No
     run.click(go, [person, garment], [result, layout, warped, served, status])
 
 
-def _transfer_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
+def _transfer_tab(gr, pipe: ClothFlowPipeline, photos: PhotoModels | None, ex: Examples) -> None:
     person0, pose0 = ex.people[0], ex.poses[1 % len(ex.poses)]
+    if photos is not None and photos.transfer is not None:
+        gr.Markdown(f"Uploaded person photos are served by the {photos.transfer_about}; the example people by "
+                    f"the synthetic model, {pipe.config.size[0]} x {pipe.config.size[1]}.", elem_id="transfer-served")
     with gr.Row():
         with gr.Column(scale=1, min_width=220):
             people = _gallery(gr, [p.image for p in ex.people], "Example people: click one", "transfer-person-gallery")
@@ -219,7 +223,7 @@ def _transfer_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
         if path is None:
             return gr.skip(), gr.skip(), "", gr.skip()
         try:
-            p = person_from_upload(path)
+            p = person_from_upload(path, parser=photos.parser if photos is not None else None)
         except ClothflowError as exc:  # keep the previous person, empty the upload box for another try
             return gr.skip(), gr.skip(), message(exc), None
         return p, p.image, "", gr.skip()
@@ -235,7 +239,7 @@ def _transfer_tab(gr, pipe: ClothFlowPipeline, ex: Examples) -> None:
 
     def go(p: PersonInput, t: TargetPose):
         try:
-            return run_transfer(pipe, p, t), ""
+            return run_transfer(transfer_model_for(p, pipe, photos), p, t), ""
         except ClothflowError as exc:
             return gr.skip(), message(exc)
 

@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
 from clothflow.core.ops.garment_mask import mask_from_white
-from clothflow.core.images import label_tensor, mask_tensor, resized_image_tensor
+from clothflow.core.images import image_tensor, label_tensor, mask_tensor, resized_image_tensor
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.images import to_uint8
@@ -67,13 +67,16 @@ class PersonInput:
 
 @dataclass(frozen=True)
 class PhotoModels:
-    """What serves uploaded photos on the try-on tab: a try-on model trained on real photos
-    (e.g. the shipped ``tryon-viton-256``) and the human parser that parses them (None: the
-    coarse layout drawn from the pose)."""
+    """What serves uploaded photos: a try-on model trained on real photos (e.g. the shipped
+    ``tryon-viton-256``), the human parser that parses them (None: the coarse layout drawn from
+    the pose), and a pose-transfer model for real people (e.g. ``transfer-deepfashion-256``; None:
+    the pose-transfer tab's own model serves them too)."""
 
     tryon: ClothFlowPipeline
     parser: HumanParser | None
     about: str
+    transfer: ClothFlowPipeline | None = None
+    transfer_about: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,19 +199,21 @@ def read_upload(path: str | Path | None, what: str = "photo") -> np.ndarray:
 def person_from_upload(path: str | Path | None, what: str = "person photo", parser: HumanParser | None = None) -> PersonInput:
     """An uploaded person photo with its estimated pose and its parsing (needs the ``[pose]`` extra).
 
-    The parsing comes from ``parser``; without one it is the coarse layout drawn from the pose.
+    Prepared as every command prepares a photo (:func:`clothflow.estimate.photo.prepare_photo`):
+    the parsing from ``parser`` (None: the shipped one, else the coarse layout drawn from the
+    pose), the pose from MediaPipe, else read off the parsing.
 
     Raises:
         ClothflowError: a bad file, the extra missing ("pip install 'clothflow[pose]'"), or no person found.
     """
-    from clothflow.estimate.prepare import prepare_image
+    from clothflow.estimate.photo import prepare_photo
 
     image = read_upload(path, what)
     try:
-        found = prepare_image(image, parser=parser)
+        parse, keypoints = prepare_photo(image, parser=parser)
     except ClothflowError as exc:
         raise ClothflowError(f"{what}: {exc}") from None
-    return PersonInput(image, found.parse, found.keypoints, Path(path).name, photo=True)
+    return PersonInput(image, parse, keypoints, Path(path).name, photo=True)
 
 
 def pose_from_upload(path: str | Path | None) -> TargetPose:
@@ -271,9 +276,11 @@ def tryon_model_for(person: PersonInput | None, synthetic: ClothFlowPipeline | N
     raise ClothflowError("no try-on model is loaded")
 
 
-def load_photo_models(model: str | Path | None = None, parser: str | Path | None = None) -> PhotoModels | None:
-    """The real-photo try-on model and parser: the given folders or shipped names, else the
-    shipped ``tryon-viton-256`` and parser; None when no such model is given or shipped."""
+def load_photo_models(model: str | Path | None = None, parser: str | Path | None = None,
+                      transfer: str | Path | None = None) -> PhotoModels | None:
+    """The real-photo try-on model, parser and pose-transfer model: the given folders or shipped
+    names, else the shipped ``tryon-viton-256``, parser and ``transfer-deepfashion-256``; None when
+    no try-on model is given or shipped."""
     from clothflow.core.pretrained import resolve_model, shipped_default
     from clothflow.estimate.parsing import load_parser
 
@@ -285,7 +292,14 @@ def load_photo_models(model: str | Path | None = None, parser: str | Path | None
     if pipe.config.task != "tryon":
         raise ClothflowError(f"the photo model was trained for {pipe.config.task}, not try-on", model)
     h, w = pipe.config.size
-    return PhotoModels(pipe, load_parser(parser), f"real-photo try-on model ({Path(str(model)).name}), {h} x {w}")
+    transfer = transfer if transfer is not None else shipped_default("transfer")
+    moves = None if transfer is None else ClothFlowPipeline.from_pretrained(resolve_model(transfer))
+    if moves is not None and moves.config.task != "transfer":
+        raise ClothflowError(f"the photo pose-transfer model was trained for {moves.config.task}", transfer)
+    moves_about = "" if moves is None else (f"real-photo pose-transfer model ({Path(str(transfer)).name}), "
+                                            f"{moves.config.size[0]} x {moves.config.size[1]}")
+    return PhotoModels(pipe, load_parser(parser), f"real-photo try-on model ({Path(str(model)).name}), {h} x {w}",
+                       moves, moves_about)
 
 
 def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: GarmentInput | None) -> TryonView:
@@ -309,20 +323,39 @@ def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: Garm
 
 
 def run_transfer(pipe: ClothFlowPipeline, person: PersonInput | None, target: TargetPose | None) -> np.ndarray:
-    """Re-pose ``person`` to ``target``; the result at :data:`DISPLAY_HEIGHT` rows, H x W x 3 uint8.
+    """Re-pose ``person`` to ``target``; the result in the person photo's frame at :data:`DISPLAY_HEIGHT` rows.
+
+    The photo is framed as the model was trained (scaled to its height, centre-cropped or padded
+    to its width, never squashed) and the result put back in the photo's frame.
 
     Raises:
         ClothflowError: an input missing, or the pipeline is not a pose-transfer model.
     """
+    from clothflow.data.datasets.deepfashion import map_keypoints
+    from clothflow.data.formats.images import fit_to_size, place_in_frame
+
     if pipe.config.task != "transfer":
         raise ClothflowError("the loaded pose-transfer model was trained for try-on")
     if person is None or target is None:
         raise ClothflowError("pick or upload a person and a target pose first")
+    if person.parse is None:
+        raise ClothflowError(f"{person.name}: its parsing is unknown; upload it again")
     size = pipe.config.size
-    kps = pose.scale_keypoints(target.keypoints, target.frame, size)
+    kps = map_keypoints(target.keypoints, target.frame, size)
+    image = image_tensor(fit_to_size(person.image, size))[None]
+    parse = torch.from_numpy(fit_to_size(person.parse, size, nearest=True, pad=0).astype(np.int64))[None]
     with torch.inference_mode():
-        out = pipe.transfer(*_person_tensors(pipe, person, need_pose=False), torch.from_numpy(kps).unsqueeze(0))
-    return to_display(to_uint8(out.image[0]))
+        out = pipe.transfer(image, parse, torch.from_numpy(kps).unsqueeze(0))
+    return to_display(place_in_frame(to_uint8(out.image[0]), person.image))
+
+
+def transfer_model_for(person: PersonInput | None, examples: ClothFlowPipeline,
+                       photos: PhotoModels | None) -> ClothFlowPipeline:
+    """The pose-transfer model that serves ``person``: uploaded photos go to the real-photo
+    model when one is loaded, the example people to the tab's own model."""
+    if person is not None and person.photo and photos is not None and photos.transfer is not None:
+        return photos.transfer
+    return examples
 
 
 def load_or_train(model: str | Path | None, task: str, default_dir: Path, steps: int = 60) -> ClothFlowPipeline:

@@ -22,7 +22,11 @@ from blas_threads import from_argv
 
 from_argv("--threads", default="2")
 
+import numpy as np  # noqa: E402
+
 from clothflow.core.errors import ClothflowError  # noqa: E402
+from clothflow.core.images import save_png  # noqa: E402
+from clothflow.data.formats.images import fit_to_size, read_rgb  # noqa: E402
 from clothflow.data.formats.pose_pairs import read_pair_table  # noqa: E402
 from clothflow.evaluation.pose_pairs import by_peer, score_rows  # noqa: E402
 
@@ -53,6 +57,43 @@ def run_model(model: str, data: Path, dataset: str, split: str, out: Path) -> fl
     return time.perf_counter() - started
 
 
+def figure(rows, method: str, count: int, height: int = 192) -> np.ndarray:
+    """Rows of [source | target pose | the method | the published method | truth], ``count`` pairs
+    taken in turn from each published method's rows (every k-th, so not hand-picked)."""
+    import cv2
+
+    from clothflow.core.ops.pose import draw_skeleton
+    from clothflow.data.formats.pose_pairs import cached_keypoints, default_cache, keypoint_table
+    from clothflow.data.formats.keypoints import read_annotation_csv
+    from clothflow.evaluation.pose_pairs import result_file
+
+    dataset = rows[0].dataset
+    poses = {}
+    for path in (cached_keypoints(default_cache(rows[0].root), dataset), keypoint_table(rows[0].root, dataset)):
+        if path.is_file():
+            poses.update(read_annotation_csv(path))
+    by_peer = {}
+    for r in rows:
+        by_peer.setdefault(r.peer, []).append(r)
+    picked = []
+    while len(picked) < count and any(by_peer.values()):
+        for peer, group in by_peer.items():
+            if group and len(picked) < count:
+                step = max(len(rows) // count, 1)
+                picked.append(group.pop(min(step, len(group) - 1) if len(group) > 1 else 0))
+    fit = lambda img: cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height),  # noqa: E731
+                                 interpolation=cv2.INTER_AREA)
+    lines = []
+    for r in picked:
+        truth = read_rgb(r.target)
+        kps = poses.get(r.target.name)
+        sk = np.zeros_like(truth) if kps is None else draw_skeleton(kps, *truth.shape[:2], 3)
+        pose = np.where(sk.any(-1, keepdims=True), sk, 255).astype(np.uint8)
+        cells = [read_rgb(r.source), pose, read_rgb(result_file(method, r)), read_rgb(r.peer_output), truth]
+        lines.append(np.concatenate([fit(fit_to_size(c, truth.shape[:2])) for c in cells], 1))
+    return np.concatenate(lines, 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="the pair-table folder (pairs.csv)")
@@ -62,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", nargs="*", default=[], metavar="NAME=FOLDER", help="result folders to score")
     p.add_argument("--out", type=Path, required=True, help="where the models' results and table.json go")
     p.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    p.add_argument("--figure", type=Path, help="write a figure: source | target pose | FIGURE_METHOD | published | truth")
+    p.add_argument("--figure-method", default="ours", help="the method the figure shows (a name of --models)")
+    p.add_argument("--figure-rows", type=int, default=8, help="test pairs in the figure (spread over the peers)")
     args = p.parse_args(argv)
     rows = read_pair_table(args.data, args.dataset, args.split)
     methods: dict[str, str] = {"copy source": "source", "published method": "peer"}
@@ -86,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = [f"{groups[k][0]:.3f} / {groups[k][1]:.3f}" if k in groups else "" for k in peers]
         whole = "" if name == "published method" else f"{groups['all'][0]:.3f} / {groups['all'][1]:.3f}"
         print(f"| {name} | " + " | ".join(cells) + f" | {whole} | " + " | ".join("not computed" for _ in NOT_COMPUTED) + " |")
+    if args.figure is not None:
+        save_png(args.figure, figure(rows, methods[args.figure_method], args.figure_rows))
+        print(f"wrote {args.figure}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.json").write_text(json.dumps({"dataset": args.dataset, "split": args.split, "table": table}, indent=1))
     return 0

@@ -245,3 +245,48 @@ def test_driving_errors_name_the_problem(tmp_path):
         open_driving(tmp_path / "none.mp4")
     with pytest.raises(ClothflowError, match="no OpenPose"):
         open_driving(tmp_path)
+
+
+def test_a_photo_without_hips_is_refused_for_a_walk(model_and_source, capsys):
+    """A head-and-shoulders photo driven by a walk would come out as fragments: refused, saying why."""
+    from clothflow.data.formats.keypoints import openpose_dict
+
+    tmp = model_and_source
+    rest = motion_sequence("walk", 1, (128, 88), seed=1).rest
+    upper = rest.keypoints.copy()
+    upper[[8, 9, 10, 11, 12, 13]] = -1
+    (tmp / "pose.json").write_text(json.dumps(openpose_dict(upper)))
+    out = tmp / "walk.mp4"
+    assert _animate(tmp, "--driving", "synthetic:walk", "--frames", "3", "--out", str(out)) == 2
+    line = _error_line(capsys)
+    assert "shows no hips or legs" in line and "photo.png" in line and not out.exists()
+
+
+def test_frames_are_written_in_the_photos_own_frame(model_and_source):
+    """A square photo (the model is 64 x 44): the video is square, the sides the photo's own pixels."""
+    from PIL import Image
+
+    tmp = model_and_source
+    photo = np.asarray(Image.open(tmp / "photo.png"))
+    square = np.pad(photo, ((0, 0), (20, 20), (0, 0)), constant_values=250)
+    Image.fromarray(square).save(tmp / "photo.png")
+    parse = np.pad(np.asarray(Image.open(tmp / "parse.png")), ((0, 0), (20, 20)))
+    Image.fromarray(parse).save(tmp / "parse.png")
+    pose = json.loads((tmp / "pose.json").read_text())
+    kps = np.asarray(pose["people"][0]["pose_keypoints"], np.float32).reshape(-1, 3)
+    kps[kps[:, 2] > 0, 0] += 20
+    pose["people"][0]["pose_keypoints"] = pose["people"][0]["pose_keypoints_2d"] = kps.ravel().tolist()
+    (tmp / "pose.json").write_text(json.dumps(pose))
+    out = tmp / "walk.mp4"
+    assert _animate(tmp, "--driving", "synthetic:walk", "--frames", "2", "--out", str(out)) == 0
+    frame = read_video(out).frames[0]
+    assert frame.shape == (64, 64, 3)
+    assert frame[:, :5].mean() > 235 and frame[:, -5:].mean() > 235  # the photo's padding, not the network's
+
+
+def test_a_folder_of_real_frames_drives(shared_data):
+    pytest.importorskip("mediapipe")
+    driving = open_driving(shared_data / "driving_walk", frames=6)
+    poses = np.stack(driving.poses)
+    assert poses.shape == (6, 18, 2) and driving.frame_hw == (128, 64)
+    assert (poses[:, [1, 8, 11]] >= 0).all()  # neck and hips found in every frame

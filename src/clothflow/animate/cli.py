@@ -148,6 +148,32 @@ def load_source(photo: Path, parse_path: Path | None, pose_path: Path | None, no
     return image, parse, kps
 
 
+LOWER_BODY = (8, 9, 10, 11, 12, 13)  # hips, knees and ankles (COCO-18)
+
+
+def check_coverage(source_kps: np.ndarray, driving, photo: Path) -> None:
+    """Refuse a photo that lacks the body parts the driving moves: a portrait driven by a walk
+    would come out as fragments. Only the lower body is checked: a photo cut at the thighs still
+    walks (the legs move below the frame), a head-and-shoulders photo does not. A camera's poses
+    are not known in advance, so a camera only gets a warning.
+
+    Raises:
+        ClothflowError: the photo shows no hip, knee or ankle, and the driving moves them in some frame.
+    """
+    from clothflow.core.ops.pose import visible
+
+    if visible(np.asarray(source_kps)[list(LOWER_BODY)]).any():
+        return
+    if not isinstance(driving.poses, list):
+        print(f"warning: {photo} shows no hips or legs; if the camera shows them, they will come out as fragments")
+        return
+    moving = sum(bool(visible(np.asarray(p)[list(LOWER_BODY)]).any()) for p in driving.poses)
+    if moving:
+        raise ClothflowError(f"the photo shows no hips or legs, and the driving ({driving.name}) moves them in "
+                             f"{moving} of {len(driving.poses)} frames: give a photo of the body down to the hips at "
+                             "least (or --face for a portrait)", photo)
+
+
 def _run_body(args) -> None:
     import cv2
     import torch
@@ -181,6 +207,7 @@ def _run_body(args) -> None:
         driving = camera_driving(args.camera, args.frames, args.fps or 25.0)
     else:
         driving = open_driving(args.driving, args.frames, args.fps)
+    check_coverage(kps, driving, args.source)
     animator = BodyAnimator(pipe, source, driving.fps, AnimateConfig(temporal_reuse=not args.no_temporal_reuse))
     scale = args.out_height / image.shape[0]  # the source photo's frame, at the height asked for
     backdrop = cv2.resize(image, (max(2, round(image.shape[1] * scale)), args.out_height),

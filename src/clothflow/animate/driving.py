@@ -181,8 +181,14 @@ def frames_driving(path: str | Path, max_frames: int | None = None, fps: float |
                                      f"{first.shape[0]} x {first.shape[1]}", f)
             yield frame
 
-    with PoseEstimator(static=False, masks=False) as estimator:
-        poses = list(_estimate_poses(frames(), estimator))
+    from clothflow.estimate.photo import robust_pose
+
+    poses = []
+    with PoseEstimator(static=False, masks=False) as tracker, PoseEstimator(masks=False) as single:
+        for frame in frames():  # tracked; a frame the tracker misses is looked at on its own, harder
+            found = tracker(frame)
+            kps = found.keypoints if found is not None else robust_pose(single, frame)
+            poses.append(kps if kps is not None else np.full((NUM_KEYPOINTS, 2), -1.0, np.float32))
     if all((p < 0).all() for p in poses):
         raise ClothflowError(f"no person found in any of the {len(poses)} frames", path)
     return Driving(poses, first.shape[:2], fps or DEFAULT_FPS, str(path))

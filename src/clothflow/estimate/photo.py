@@ -19,6 +19,7 @@ from clothflow.core.errors import ClothflowError
 from clothflow.core.ops.pose import visible
 
 MIN_KEYPOINTS = 4  # fewer body points than this is no usable pose
+MIN_SIDE = 256  # smaller photos are enlarged to this before the pose estimator looks
 BY_ESTIMATOR = "MediaPipe's pose estimator"
 FROM_PARSING = "read off the parsing (the pose estimator found no one)"
 
@@ -26,9 +27,10 @@ FROM_PARSING = "read off the parsing (the pose estimator found no one)"
 def robust_pose(estimator, image: np.ndarray) -> np.ndarray | None:
     """Keypoints of the one person in a photo, trying harder where the first look fails.
 
-    MediaPipe misses people in close crops and some back views. Tried in order: the photo;
-    the photo with a border of a third of its size on every side (a close crop then looks
-    like a full view); its mirror image (swapped back); a lower visibility threshold.
+    MediaPipe misses people in close crops, small photos and some back views. A photo under
+    :data:`MIN_SIDE` pixels is enlarged first. Tried in order: the photo; the photo with a
+    border of a third of its size on every side (a close crop then looks like a full view);
+    its mirror image (swapped back); a lower visibility threshold.
 
     Args:
         estimator: a :class:`~clothflow.estimate.prepare.PoseEstimator`.
@@ -44,17 +46,20 @@ def robust_pose(estimator, image: np.ndarray) -> np.ndarray | None:
     from clothflow.data.datasets.augment import mirror_keypoints
 
     h, w = image.shape[:2]
-    m = max(h, w) // 3
+    scale = max(MIN_SIDE / max(h, w), 1.0)
+    if scale > 1:
+        image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+    sh, sw = image.shape[:2]
+    m = max(sh, sw) // 3
 
     def padded(img):
-        big = cv2.copyMakeBorder(img, m, m, m, m, cv2.BORDER_REPLICATE)
-        found = estimator(big)
+        found = estimator(cv2.copyMakeBorder(img, m, m, m, m, cv2.BORDER_REPLICATE))
         if found is None:
             return None
         kps = found.keypoints.copy()
         ok = visible(kps)
         kps[ok] -= m
-        inside = ok & (kps[:, 0] >= 0) & (kps[:, 1] >= 0) & (kps[:, 0] < w) & (kps[:, 1] < h)
+        inside = ok & (kps[:, 0] >= 0) & (kps[:, 1] >= 0) & (kps[:, 0] < sw) & (kps[:, 1] < sh)
         kps[~inside] = -1
         return kps
 
@@ -64,19 +69,23 @@ def robust_pose(estimator, image: np.ndarray) -> np.ndarray | None:
 
     def mirrored(img):
         kps = plain(np.ascontiguousarray(img[:, ::-1]))
-        return None if kps is None else mirror_keypoints(torch.from_numpy(kps), w).numpy()
+        return None if kps is None else mirror_keypoints(torch.from_numpy(kps), sw).numpy()
+
+    def at_photo_scale(kps):
+        ok = visible(kps)
+        return np.where(ok[:, None], kps / scale, -1.0).astype(np.float32)
 
     for attempt in (plain, padded, mirrored):
         kps = attempt(image)
         if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS:
-            return kps.astype(np.float32)
+            return at_photo_scale(kps)
     saved = estimator.min_visibility
     estimator.min_visibility = min(saved, 0.2)
     try:
         kps = padded(image)
     finally:
         estimator.min_visibility = saved
-    return kps.astype(np.float32) if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS else None
+    return at_photo_scale(kps) if kps is not None and visible(kps).sum() >= MIN_KEYPOINTS else None
 
 
 def stands_out(image: np.ndarray, parse: np.ndarray, min_contrast: float = 20.0) -> bool:

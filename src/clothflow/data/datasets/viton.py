@@ -31,7 +31,8 @@ import torch
 from torch.utils.data import Dataset
 
 from clothflow.data.formats.keypoints import read_openpose_json
-from clothflow.data.formats.label_maps import check_same_size, open_image, read_label_map, read_mask
+from clothflow.data.formats.images import read_rgb
+from clothflow.data.formats.label_maps import check_same_size, read_label_map, read_mask
 from clothflow.core.ops.pose import scale_keypoints
 from clothflow.core.images import image_tensor
 from clothflow.data.datasets.augment import hflip_item
@@ -78,7 +79,7 @@ def load_person(layout: TryonLayout, name: str, size: Size | None) -> dict[str, 
         ClothflowError: a missing, corrupt or mismatched file, named in the message.
     """
     files = layout.person_files(name)
-    image = np.asarray(open_image(files["person"], "RGB"))
+    image = read_rgb(files["person"])
     hw = image.shape[:2]
     out_hw = tuple(size) if size is not None else hw
     out = {"person": image_tensor(_resize(image, size, nearest=False))}
@@ -102,7 +103,7 @@ def load_cloth(layout: TryonLayout, name: str, size: Size | None) -> dict[str, t
         ClothflowError: a missing or corrupt file, or a mask of another size than its cloth.
     """
     files = layout.cloth_files(name)
-    cloth = np.asarray(open_image(files["cloth"], "RGB"))
+    cloth = read_rgb(files["cloth"])
     mask = read_mask(files["cloth_mask"])
     check_same_size(mask.shape, cloth.shape, files["cloth_mask"], files["cloth"])
     mask = _resize(mask.astype(np.uint8), size, nearest=True)
@@ -133,7 +134,7 @@ def load_truth(layout: TryonLayout, person: str, cloth: str, size: Size | None) 
         ClothflowError: a missing, corrupt or mismatched file.
     """
     files = layout.truth_files(person, cloth)
-    target = np.asarray(open_image(files["target"], "RGB"))
+    target = read_rgb(files["target"])
     parse = read_label_map(files["target_parse"], layout.scheme)
     check_same_size(parse.shape, target.shape, files["target_parse"], files["target"])
     flow, visible = _read_flow(files["flow"])

@@ -24,9 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from clothflow.core.ops.labels import CIHP_TO_LIP, LIP_LABELS
+from clothflow.data.formats.images import open_image
 from clothflow.core.errors import ClothflowError
 
 SCHEMES = ("lip", "cihp")
@@ -50,31 +50,6 @@ LIP_PALETTE = np.array(
 FAR_DISTANCE = 40.0
 MAX_FAR_FRACTION = 0.2
 MASK_THRESHOLD = 127
-
-
-def open_image(path: str | Path, mode: str | None = None) -> Image.Image:
-    """Open and fully decode an image file, so corrupt or truncated files fail here.
-
-    Args:
-        path: image file.
-        mode: PIL mode to convert to ("RGB", "L"); None keeps the file's mode.
-
-    Returns:
-        The decoded PIL image.
-
-    Raises:
-        ClothflowError: the file is missing, unreadable, corrupt or truncated.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ClothflowError("file not found", path)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            out = im.convert(mode) if mode is not None and im.mode != mode else im.copy()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ClothflowError(f"cannot decode image, the file is corrupt or not an image ({exc})", path) from None
-    return out
 
 
 def decode_colour_parsing(

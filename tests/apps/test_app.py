@@ -89,7 +89,7 @@ def test_wrong_model_or_missing_input_is_a_readable_error(pipes, examples):
 def test_bad_uploads_are_refused_with_a_reason(tmp_path, monkeypatch):
     text = tmp_path / "photo.jpg"
     text.write_text("not an image")
-    with pytest.raises(ClothflowError, match="is not an image"):
+    with pytest.raises(ClothflowError, match="the person photo is not a readable image"):
         read_upload(text, "person photo")
     gif = tmp_path / "anim.gif"
     Image.new("RGB", (32, 32)).save(gif)

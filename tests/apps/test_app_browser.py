@@ -114,7 +114,7 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
 
             # A text file renamed .jpg: a readable message, and the page keeps working.
             page.locator("#tryon-person-upload input[type=file]").set_input_files(str(bad))
-            sync_api.expect(page.locator("#tryon-status")).to_contain_text("is not an image", timeout=TIMEOUT_MS)
+            sync_api.expect(page.locator("#tryon-status")).to_contain_text("is not a readable image", timeout=TIMEOUT_MS)
 
             # Pose transfer: pick an example person and a target pose from the gallery, run.
             page.get_by_role("tab", name="Pose transfer").click()
@@ -123,7 +123,7 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
             page.locator("#transfer-run").click()
             assert _image_size(page, "#transfer-result") == shown["transfer"]
             page.locator("#transfer-pose-upload input[type=file]").set_input_files(str(bad))
-            sync_api.expect(page.locator("#transfer-status")).to_contain_text("is not an image", timeout=TIMEOUT_MS)
+            sync_api.expect(page.locator("#transfer-status")).to_contain_text("is not a readable image", timeout=TIMEOUT_MS)
             page.locator("#transfer-pose-upload input[type=file]").wait_for(state="attached", timeout=TIMEOUT_MS)
             page.screenshot(path=str(tmp_path / "transfer.png"), full_page=True)
             if shots is not None:

@@ -147,7 +147,7 @@ def test_a_live_session_finds_the_face_and_says_when_there_is_none(portrait, cli
         blank = session.process(encode_jpeg(np.full((96, 96, 3), 40, np.uint8)), 40.0)
         assert first.flags & FOUND and not blank.flags & FOUND
         assert decode_jpeg(first.jpeg).shape == portrait.shape and first.ms > 0
-        with pytest.raises(ClothflowError, match="not a readable JPEG"):
+        with pytest.raises(ClothflowError, match="a camera frame is not a readable image"):
             session.process(b"not a jpeg", 80.0)
     assert session.closed
     with pytest.raises(ClothflowError, match="closed"):
@@ -212,10 +212,10 @@ def test_bad_portraits_get_readable_messages(client, portrait):
                "(face animation needs a clearly visible, roughly frontal face)")
     assert upload(_png(np.full((160, 160, 3), 90, np.uint8))) == (400, no_face)
     status, error = upload(_png(np.full((16, 4100, 3), 90, np.uint8)))
-    assert status == 400 and "4100 x 16 pixels; at most 4096 a side" in error
+    assert status == 400 and "4100 x 16 pixels; at most 4096 pixels a side" in error
     status, error = upload(os.urandom(11 * 2**20))
     assert status == 400 and "11.0 MB; at most 10 MB" in error
-    assert upload(b"hello, not an image")[1].startswith("the portrait is not an image")
+    assert upload(b"hello, not an image")[1].startswith("the portrait is not a readable image")
     assert upload(b"") == (400, "no portrait uploaded")
     assert upload(_png(portrait), mode="body") == (400, NO_BODY_MODEL)
     assert client.post("/api/portraits?example=nobody").status_code == 400
@@ -243,7 +243,7 @@ def test_frames_go_round_and_watchers_see_them(client, token, clip, portrait):
             assert watch.receive_bytes() == reply
         ws.send_text(json.dumps({"type": "restart"}))
         ws.send_bytes(FRAME_IN.pack(0.0, 9) + b"garbage")  # a broken frame: reported, the stream goes on
-        assert ws.receive_json() == {"type": "error", "message": "a camera frame is not a readable JPEG image", "seq": 9}
+        assert ws.receive_json() == {"type": "error", "message": "a camera frame is not a readable image (PNG, JPEG, WebP or BMP expected)", "seq": 9}
         ws.send_bytes(_frame(10, clip.frames[0]))
         assert FRAME_OUT.unpack_from(ws.receive_bytes())[1] == 10
         session = state.sessions[SESSION]
@@ -377,7 +377,7 @@ def test_cli_checks_its_arguments_before_serving(tmp_path, capsys):
     assert "missing.png: portrait not found" in capsys.readouterr().err
     (tmp_path / "notes.png").write_text("not a picture")
     assert main(["live", "--portrait", str(tmp_path / "notes.png")]) == 2
-    assert "notes.png: the portrait is not an image" in capsys.readouterr().err
+    assert "notes.png: the portrait is not a readable image" in capsys.readouterr().err
     assert main(["live", "--model", str(tmp_path / "no-model")]) == 2
     (tmp_path / "me.png").write_bytes(_png(astronaut()[:200, 100:300]))
     app = app_from_args(build_parser().parse_args(["live", "--portrait", str(tmp_path / "me.png")]))

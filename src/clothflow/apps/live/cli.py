@@ -24,7 +24,7 @@ def add_live_parser(sub) -> None:
     """Add the ``live`` subcommand to an argparse subparsers object."""
     p = sub.add_parser("live", help="serve a local web page that animates a portrait with your webcam, live")
     p.add_argument("--portrait", type=Path, help="a portrait photo the page offers besides the example one "
-                   "(PNG, JPEG, WebP or BMP; at most 10 MB and 4096 px a side)")
+                   "(PNG, JPEG, WebP or BMP, within the upload limits of the README's web demo)")
     p.add_argument("--model", help="body mode: a pose-transfer run or saved model folder, or a shipped name "
                    "(default: the shipped pose-transfer model when installed; without one body mode says so)")
     p.add_argument("--max-side", type=positive_int, default=512, help="portraits are animated at most this many "

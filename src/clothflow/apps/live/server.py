@@ -4,8 +4,8 @@
   browser source); ``/live.js``: the page's script. Nothing is loaded from elsewhere.
 - ``GET /api/info``: the example portraits, the upload limits, what body mode runs.
 - ``POST /api/portraits?mode=face|turn|body`` (the image as the body, or ``&example=NAME``): checked
-  as the web demo checks uploads (:func:`~clothflow.apps.web.backend.read_upload`: 10 MB,
-  4096 px), prepared, answered with a token; ``GET /api/portraits/TOKEN.jpg`` shows it.
+  as the web demo checks uploads (:func:`~clothflow.apps.web.backend.read_upload`, with the
+  limits of :mod:`clothflow.data.formats.images`), prepared, answered with a token; ``GET /api/portraits/TOKEN.jpg`` shows it.
 - ``/ws/live``: a camera stream. The page sends ``{"type": "start", "session": ID, "portrait":
   TOKEN}``, then frames: a :data:`FRAME_IN` header (capture stamp, sequence number) and a JPEG.
   Each animated frame comes back after a :data:`FRAME_OUT` header (both echoed, milliseconds
@@ -38,8 +38,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from clothflow.apps.live.session import NO_BODY_MODEL, BodyModel, LiveSession, Portrait, encode_jpeg, prepare_portrait
-from clothflow.apps.web.backend import MAX_SIDE, MAX_UPLOAD_BYTES, read_upload
+from clothflow.apps.web.backend import read_upload
 from clothflow.core.errors import ClothflowError
+from clothflow.data.formats.images import MAX_SIDE, MAX_UPLOAD_BYTES
 
 STATIC = Path(__file__).resolve().parent / "static"
 FRAME_IN = struct.Struct("<dI4x")  # little-endian: float64 capture stamp (ms), uint32 sequence number, 4 spare

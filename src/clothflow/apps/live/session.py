@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from clothflow.core.errors import ClothflowError
+from clothflow.data.formats.images import ImageFileError, decode_rgb
 
 MAX_PORTRAIT_SIDE = 512
 JPEG_QUALITY = 85
@@ -45,11 +46,12 @@ NO_BODY_MODEL = ("body mode needs a pose-transfer model, and this page was start
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
-    """A JPEG (or PNG) image as H x W x 3 uint8 RGB; a ClothflowError when it is not readable."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None:
-        raise ClothflowError("a camera frame is not a readable JPEG image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """A camera frame, JPEG (or PNG) bytes, as H x W x 3 uint8 RGB, read by the package's one
+    image reader (its limits, EXIF rotation); a ClothflowError when it is refused."""
+    try:
+        return decode_rgb(data)
+    except ImageFileError as exc:
+        raise ClothflowError(f"a camera frame is {exc.problem}") from None
 
 
 def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:

@@ -37,6 +37,7 @@ from clothflow.apps.web.backend import (
     with_mask_upload,
 )
 from clothflow.core.errors import ClothflowError
+from clothflow.data.formats.images import MAX_UPLOAD_BYTES
 from clothflow.models.pipeline import ClothFlowPipeline
 
 # No telemetry or update checks from a demo that must work offline; set before gradio is imported.
@@ -44,7 +45,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 WEB_HINT = "the web demo needs the optional [web] extra: pip install 'clothflow[web]' (from a checkout: pip install -e '.[web]')"
-MAX_FILE_SIZE = "10mb"
+MAX_FILE_SIZE = f"{MAX_UPLOAD_BYTES // 2**20}mb"  # refused by the server before read_upload sees it
 _CSS = ".cf-status p { color: #b3261e; font-weight: 600; }"
 
 
@@ -251,7 +252,7 @@ def _transfer_tab(gr, pipe: ClothFlowPipeline, photos: PhotoModels | None, ex: E
 
 
 def launch(app, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> None:
-    """Serve ``app`` (uploads limited to 10 MB, no share link, system fonts only: works offline).
+    """Serve ``app`` (uploads limited to :data:`MAX_UPLOAD_BYTES`, no share link, system fonts only: works offline).
 
     Args:
         block: wait until interrupted (the CLI); False returns at once (tests; stop with ``app.close()``).

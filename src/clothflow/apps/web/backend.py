@@ -23,12 +23,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
 from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.core.images import image_tensor, label_tensor, mask_tensor, resized_image_tensor
+from clothflow.data.formats.images import MAX_UPLOAD_BYTES, ImageFileError, read_rgb
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
 from clothflow.core.images import to_uint8
@@ -36,10 +36,8 @@ from clothflow.core.pretrained import WEIGHTS_NAME
 
 log = logging.getLogger("clothflow")
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_SIDE = 4096
-UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
 UPLOAD_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+MIN_UPLOAD_SIDE = 16
 EXAMPLE_SIZE = (256, 176)
 DISPLAY_HEIGHT = 256
 EXAMPLE_SEED = 20_190_000  # not a training seed: the examples are people the demo models never saw
@@ -158,7 +156,9 @@ def pose_picture(target: TargetPose, size: tuple[int, int] = EXAMPLE_SIZE) -> np
 
 
 def read_upload(path: str | Path | None, what: str = "photo") -> np.ndarray:
-    """An uploaded image file, checked: at most 10 MB, PNG/JPEG/WebP/BMP, at most 4096 px a side.
+    """An uploaded image file, read by the package's one image reader with the upload limit:
+    at most :data:`MAX_UPLOAD_BYTES` (10 MB), PNG, JPEG, WebP or BMP, at most :data:`MAX_SIDE`
+    (4096) pixels a side, at least 16.
 
     Args:
         path: the uploaded file (a temporary file of the web server).
@@ -173,25 +173,13 @@ def read_upload(path: str | Path | None, what: str = "photo") -> np.ndarray:
     if path is None:
         raise ClothflowError(f"no {what} uploaded")
     path = Path(path)
+    if not path.exists():
+        raise ClothflowError(f"the uploaded {what} is gone; upload it again")
     try:
-        nbytes = path.stat().st_size
-    except OSError:
-        raise ClothflowError(f"the uploaded {what} is gone; upload it again") from None
-    if nbytes > MAX_UPLOAD_BYTES:
-        raise ClothflowError(f"the {what} is {nbytes / 2**20:.1f} MB; at most {MAX_UPLOAD_BYTES // 2**20} MB please")
-    try:
-        with Image.open(path) as im:
-            if im.format not in UPLOAD_FORMATS:
-                raise ClothflowError(f"the {what} is a {im.format} file; upload a PNG, JPEG, WebP or BMP image")
-            if max(im.size) > MAX_SIDE:
-                raise ClothflowError(f"the {what} is {im.size[0]} x {im.size[1]} pixels; at most {MAX_SIDE} a side please")
-            rgb = ImageOps.exif_transpose(im).convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ClothflowError(f"the {what} is not an image (upload a PNG, JPEG, WebP or BMP file)") from None
-    except OSError as exc:
-        raise ClothflowError(f"the {what} is damaged and cannot be read ({exc})") from None
-    image = np.asarray(rgb, dtype=np.uint8)
-    if min(image.shape[:2]) < 16:
+        image = read_rgb(path, max_bytes=MAX_UPLOAD_BYTES)
+    except ImageFileError as exc:
+        raise ClothflowError(f"the {what} is {exc.problem}") from None
+    if min(image.shape[:2]) < MIN_UPLOAD_SIDE:
         raise ClothflowError(f"the {what} is only {image.shape[1]} x {image.shape[0]} pixels; it is too small")
     return image
 

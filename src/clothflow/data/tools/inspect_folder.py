@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from clothflow.data.datasets.deepfashion import (
     detect_frame,
@@ -28,6 +27,7 @@ from clothflow.data.datasets.deepfashion import (
     load_split,
     lookup,
 )
+from clothflow.data.formats.images import ImageFileError, read_header
 from clothflow.data.formats.keypoints import read_annotation_csv, read_pairs_csv
 from clothflow.data.formats.pose_pairs import is_pair_table
 from clothflow.core.ops.pose import visible
@@ -71,15 +71,16 @@ def _tryon_functions():
 
 
 def _image_sizes(paths: list[Path]) -> tuple[Counter, list[str]]:
-    """Counter of (H, W) over image headers, and a problem line per unreadable file."""
+    """Counter of (H, W) over image headers, and a problem line per file the image reader refuses."""
     sizes: Counter = Counter()
     bad: list[str] = []
     for p in paths[:MAX_SIZE_CHECKS]:
         try:
-            with Image.open(p) as im:
-                sizes[(im.height, im.width)] += 1
-        except Exception as exc:  # any decoder failure means the same thing to the user
-            bad.append(str(ClothflowError(f"unreadable image ({type(exc).__name__})", p)))
+            header = read_header(p)
+        except ImageFileError as exc:  # refused the way every reader of the package refuses it
+            bad.append(str(exc))
+            continue
+        sizes[(header.height, header.width)] += 1
     return sizes, bad
 
 

@@ -93,8 +93,12 @@ class ImageHeader:
     mode: str
 
 
-def _megabytes(nbytes: float) -> str:
-    return f"{nbytes / 2**20:.1f}".removesuffix(".0")
+def _amount(nbytes: int, whole: bool = False) -> str:
+    """A file length for people: "11.0 MB" (``whole``: "10 MB" for an exact number), or bytes below 1 MB."""
+    if nbytes < 2**20:
+        return f"{nbytes:,} bytes"
+    text = f"{nbytes / 2**20:.1f}"
+    return f"{text.removesuffix('.0') if whole else text} MB"
 
 
 def bytes_problem(nbytes: int, max_bytes: int = MAX_FILE_BYTES) -> str | None:
@@ -102,13 +106,17 @@ def bytes_problem(nbytes: int, max_bytes: int = MAX_FILE_BYTES) -> str | None:
 
     Example:
         >>> bytes_problem(0), bytes_problem(1000), bytes_problem(70 * 2**20)
-        ('empty (0 bytes)', None, '70 MB; at most 64 MB are read')
+        ('empty (0 bytes)', None, '70.0 MB; at most 64 MB are read')
     """
     if nbytes == 0:
         return "empty (0 bytes)"
     if nbytes > max_bytes:
-        return f"{_megabytes(nbytes)} MB; at most {_megabytes(max_bytes)} MB are read"
+        return f"{_amount(nbytes)}; at most {_amount(max_bytes, whole=True)} are read"
     return None
+
+
+def _size_limits() -> str:
+    return f"at most {MAX_SIDE} pixels a side ({MAX_PIXELS / 1e6:.1f} megapixels) are read"
 
 
 def size_problem(width: int, height: int) -> str | None:
@@ -124,7 +132,7 @@ def size_problem(width: int, height: int) -> str | None:
     if width < 1 or height < 1:
         return f"{width} x {height} pixels: no pixels at all"
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
-        return f"{width} x {height} pixels; at most {MAX_SIDE} pixels a side ({MAX_PIXELS / 1e6:.1f} megapixels) are read"
+        return f"{width} x {height} pixels; {_size_limits()}"
     return None
 
 
@@ -142,7 +150,7 @@ def _bomb_problem(message: str) -> str:
     """The refusal of a file Pillow found too large from its header (its message names the pixels)."""
     found = re.search(r"\((\d+) pixels\)", message)
     declared = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "an enormous size"
-    return f"{declared} declared; at most {MAX_SIDE} pixels a side ({MAX_PIXELS / 1e6:.1f} megapixels) are read"
+    return f"{declared} declared; {_size_limits()}"
 
 
 def _check_stat(mode: int, nbytes: int, path: Path, max_bytes: int) -> None:

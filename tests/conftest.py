@@ -79,3 +79,41 @@ def _save_screenshot(page, out: Path) -> None:
 def save_screenshot():
     """``save_screenshot(page, out)``: the browser tests' README screenshots."""
     return _save_screenshot
+
+
+def _write_zero_png(path: Path, width: int, height: int, rows_per_block: int = 50) -> Path:
+    """A complete, valid RGB PNG of ``width`` x ``height`` black pixels, written without holding
+    the raw image: one block of zero rows is deflated with a full flush (which makes its output
+    independent of what came before) and repeated; the Adler-32 of all-zero data is
+    ``(length << 16) | 1``. A 20,000 x 20,000 image (1.2 GB raw) makes a 1.1 MB file in a blink.
+    """
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(1 + 3 * width)  # filter byte 0 and the row's zero samples
+    rows = min(rows_per_block, height)
+    full, rest = divmod(height, rows)
+    comp = zlib.compressobj(9)
+    head = comp.compress(row * rows) + comp.flush(zlib.Z_FULL_FLUSH)  # zlib header + first block
+    again = comp.compress(row * rows) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.compress(row * rest) + comp.flush(zlib.Z_FULL_FLUSH) if rest else b""
+    length = len(row) * height
+    stream = head + again * (full - 1) + tail + b"\x03\x00" + struct.pack(">I", ((length % 65521) << 16) | 1)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture
+def zero_png():
+    """``zero_png(path, width, height)``: a valid all-black RGB PNG of any size, a few KB per megapixel."""
+    return _write_zero_png
+
+
+@pytest.fixture(scope="session")
+def png_bomb(tmp_path_factory) -> Path:
+    """A decompression bomb: a 1.1 MB PNG declaring 20,000 x 20,000 pixels (1.2 GB decoded), all black."""
+    return _write_zero_png(tmp_path_factory.mktemp("bomb") / "bomb.png", 20_000, 20_000)

@@ -18,7 +18,7 @@ from clothflow.data.tools.writers import write_dataset
 from clothflow.models.config import preset
 from clothflow.models.pipeline import ClothFlowPipeline
 
-REFUSAL = "400 megapixels declared; at most 4096 pixels a side"
+REFUSAL = "an image of 400 megapixels by its header; at most 4096 pixels a side"
 
 
 @pytest.fixture(scope="module")

@@ -76,14 +76,14 @@ def _png_declaring(width: int, height: int) -> bytes:
 
 # name -> (bytes of the file, or a maker taking the path; a word the refusal must hold)
 HOSTILE = {
-    "huge_header.png": (_png_declaring(100_000, 100_000), "megapixels declared"),
+    "huge_header.png": (_png_declaring(100_000, 100_000), "megapixels by its header"),
     "wide.png": (_png_declaring(MAX_SIDE + 1, 8), f"{MAX_SIDE + 1} x 8 pixels"),
     "zero_width.png": (_png_declaring(0, 8), "not a readable image"),
-    "huge_sof.jpg": (_jpeg_declaring(60_000, 60_000), "megapixels declared"),
+    "huge_sof.jpg": (_jpeg_declaring(60_000, 60_000), "megapixels by its header"),
     "big_sof.jpg": (_jpeg_declaring(5000, 5000), "5000 x 5000 pixels"),
-    "huge.webp": (_webp_declaring(16_383), "megapixels declared"),
+    "huge.webp": (_webp_declaring(16_383), "megapixels by its header"),
     "big.webp": (_webp_declaring(5000), "5000 x 5000 pixels"),
-    "huge.bmp": (_bmp_declaring(30_000), "megapixels declared"),
+    "huge.bmp": (_bmp_declaring(30_000), "megapixels by its header"),
     "big.bmp": (_bmp_declaring(5000), "5000 x 5000 pixels"),
     "huge.gif": (_encoded("GIF")[:6] + struct.pack("<HH", 65535, 65535) + _encoded("GIF")[10:], "a GIF file"),
     "photo.tif": (_encoded("TIFF"), "a TIFF file"),
@@ -162,8 +162,8 @@ def test_png_bomb_is_refused_from_its_header(png_bomb):
     assert struct.unpack(">II", png_bomb.read_bytes()[16:24]) == (20_000, 20_000)  # IHDR's width, height
     with pytest.raises(ImageFileError) as caught:
         read_rgb(png_bomb)
-    assert str(caught.value) == (f"{png_bomb}: 400 megapixels declared; at most {MAX_SIDE} pixels a side "
-                                 "(16.8 megapixels) are read")
+    assert str(caught.value) == (f"{png_bomb}: an image of 400 megapixels by its header; "
+                                 f"at most {MAX_SIDE} pixels a side (16.8 megapixels) are read")
 
 
 def test_png_bomb_under_pillows_own_limit_is_refused_too(tmp_path, zero_png):
@@ -283,7 +283,7 @@ def test_datasets_refuse_a_bomb_naming_it(tmp_path, png_bomb):
     (tmp_path / "x-annotation.csv").write_text("name:keypoints_y:keypoints_x\n" + annotation_row("a.png", kps) + "\n"
                                                + annotation_row("b.png", kps) + "\n")
     (tmp_path / "x-pairs.csv").write_text("from,to\na.png,b.png\n")
-    with pytest.raises(ImageFileError, match=re.escape("b.png: 400 megapixels declared")):
+    with pytest.raises(ImageFileError, match=re.escape("b.png: an image of 400 megapixels by its header")):
         DeepFashionPairs(tmp_path, size=(64, 44))[0]
 
 
@@ -293,4 +293,4 @@ def test_inspect_lists_a_bomb_as_a_problem(tmp_path, png_bomb):
     ok = tmp_path / "ok.png"
     ok.write_bytes(_encoded("PNG"))
     sizes, bad = _image_sizes([ok, png_bomb])
-    assert dict(sizes) == {(32, 48): 1} and len(bad) == 1 and bad[0].startswith(f"{png_bomb}: 400 megapixels")
+    assert dict(sizes) == {(32, 48): 1} and len(bad) == 1 and bad[0].startswith(f"{png_bomb}: an image of 400 megapixels")

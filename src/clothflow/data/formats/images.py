@@ -150,7 +150,7 @@ def _bomb_problem(message: str) -> str:
     """The refusal of a file Pillow found too large from its header (its message names the pixels)."""
     found = re.search(r"\((\d+) pixels\)", message)
     declared = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "an enormous size"
-    return f"{declared} declared; {_size_limits()}"
+    return f"an image of {declared} by its header; {_size_limits()}"
 
 
 def _check_stat(mode: int, nbytes: int, path: Path, max_bytes: int) -> None:

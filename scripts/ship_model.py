@@ -13,6 +13,8 @@ The card also records the run's steps per stage and training time (from its chec
 pairs (``--check-data``: ``synthetic``, or a dataset folder given as ``viton:test`` for the
 VITON test folder, with ``--check-pairs`` naming its list; the first 16 entries are used), so
 that ``tests/apps/test_shipped_cards.py`` can check the shipped weights still score the same.
+For a model shipped without one, ``python scripts/ship_model.py NAME --check-only --check-data ...``
+writes it (and the card's check section) from the shipped weights, leaving them as they are.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _cpu() -> str:
 
 
 CHECK_PAIRS = 16
-CHECK_KEYS = ("ssim", "psnr", "l1", "cloth_ssim", "miou", "warp_ssim", "flow_epe", "final_ssim")
+CHECK_KEYS = ("ssim", "psnr", "l1", "cloth_ssim", "miou", "warp_ssim", "flow_epe", "final_ssim", "diversity")
 
 
 def evaluate_argv(model: Path, check: dict, viton: Path | None, out: Path) -> list[str]:
@@ -132,20 +134,51 @@ def _check(model: Path, data: str, pairs: str | None, viton: Path | None) -> dic
     return check
 
 
+def _write_check(out: Path, args) -> list[str]:
+    """Write ``out/check.json`` from the shipped weights; the card's lines that report it."""
+    check = _check(out, args.check_data, args.check_pairs, args.viton)
+    (out / "check.json").write_text(json.dumps(check, indent=1) + "\n")
+    return ["", f"## check: `clothflow evaluate` on {CHECK_PAIRS} pairs (check.json)", "", "```json",
+            json.dumps(check["metrics"]), "```"]
+
+
+def _check_only(args) -> None:
+    """``--check-only``: check.json and the card's check section of an already shipped model."""
+    out = SHIPPED_DIR / args.name
+    card = out / "card.md"
+    if not card.is_file() or not args.check_data:
+        raise SystemExit(f"--check-only needs a shipped model with a card ({card}) and --check-data")
+    lines = card.read_text().rstrip("\n").split("\n")
+    heading = next((i for i, line in enumerate(lines) if line.startswith("## check: ")), None)
+    if heading is not None:  # the section runs to the next heading
+        end = next((i for i in range(heading + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines = lines[: heading - 1] + lines[end:]
+    card.write_text("\n".join(lines + _write_check(out, args)) + "\n")
+    print(f"wrote {out / 'check.json'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", type=Path)
+    ap.add_argument("run", type=Path, nargs="?")
     ap.add_argument("name")
-    ap.add_argument("--title", required=True)
-    ap.add_argument("--data", required=True, help="what it was trained on")
-    ap.add_argument("--licence", required=True)
+    ap.add_argument("--title", help="the card's title (required unless --check-only)")
+    ap.add_argument("--data", help="what it was trained on (required unless --check-only)")
+    ap.add_argument("--licence", help="required unless --check-only")
     ap.add_argument("--metrics", type=Path, nargs="*", default=[], help="metrics JSON files to put on the card")
     ap.add_argument("--note", action="append", default=[])
     ap.add_argument("--float16", action="store_true")
     ap.add_argument("--check-data", help="synthetic, or viton:test (the VITON test folder, see --viton)")
     ap.add_argument("--check-pairs", help="the pair list of --check-data (first 16 entries used)")
     ap.add_argument("--viton", type=Path, help="the extracted viton/ folder (for viton:test)")
+    ap.add_argument("--check-only", action="store_true",
+                    help="only write check.json and the card's check section of the model shipped as NAME (no RUN)")
     args = ap.parse_args(argv)
+    if args.check_only:
+        return _check_only(args)
+    missing = [flag for flag, value in (("RUN", args.run), ("--title", args.title), ("--data", args.data),
+                                        ("--licence", args.licence)) if value is None]
+    if missing:
+        ap.error(f"{', '.join(missing)} needed (except with --check-only)")
     kind = stored_kind(args.run)
     cls = _model_class(kind)
     model = cls.from_pretrained(args.run)
@@ -171,10 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     if "train" in training:
         lines += ["", "## train.json", "", "```json", json.dumps(training["train"], indent=1), "```"]
     if args.check_data:
-        check = _check(out, args.check_data, args.check_pairs, args.viton)
-        (out / "check.json").write_text(json.dumps(check, indent=1) + "\n")
-        lines += ["", f"## check: `clothflow evaluate` on {CHECK_PAIRS} pairs (check.json)", "", "```json",
-                  json.dumps(check["metrics"]), "```"]
+        lines += _write_check(out, args)
     (out / "card.md").write_text("\n".join(lines) + "\n")
     print(f"shipped {args.run} as {out} ({size_mb:.1f} MB, output change mean {mean_change:.2e}, max {change:.2e})")
 

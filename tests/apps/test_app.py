@@ -183,5 +183,17 @@ def test_build_app_wires_both_tabs(pipes):
     app = build_app(pipes["transfer"], pipes["tryon"], examples=1)
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
     assert {"tryon-run", "tryon-result", "tryon-status", "transfer-run", "transfer-result", "transfer-status"} <= ids
+    # each tab's button runs its own task on the tab's person and garment / pose, into its result
+    on = {(app.blocks[target].elem_id, event): f for f in app.fns.values() for target, event in f.targets}
+    tryon, transfer = on[("tryon-run", "click")], on[("transfer-run", "click")]
+    outputs = {name: [getattr(b, "elem_id", None) for b in f.outputs] for name, f in (("tryon", tryon), ("transfer", transfer))}
+    assert outputs["tryon"][0] == "tryon-result" and outputs["tryon"][-1] == "tryon-status", outputs
+    assert outputs["transfer"] == ["transfer-result", "transfer-status"], outputs
+    person, garment = (b.value for b in tryon.inputs)
+    got = tryon.fn(person, garment)
+    assert got[-1] == "" and np.array_equal(got[0], run_tryon(pipes["tryon"], person, garment).result)
+    person, pose = (b.value for b in transfer.inputs)
+    got = transfer.fn(person, pose)
+    assert got[-1] == "" and np.array_equal(got[0], run_transfer(pipes["transfer"], person, pose))
     only_tryon = build_app(None, pipes["tryon"], examples=1)
     assert "transfer-run" not in {getattr(b, "elem_id", None) for b in only_tryon.blocks.values()}

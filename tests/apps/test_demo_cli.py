@@ -4,10 +4,13 @@ import json
 
 import cv2
 import numpy as np
+import torch
 
 from clothflow.apps.cli import main
 from clothflow.data.formats.keypoints import read_annotation_csv
 from clothflow.apps.demo import DemoConfig, run_demo
+from clothflow.data.datasets.synthetic import SyntheticPairs
+from clothflow.evaluation.evaluate import evaluate
 from clothflow.models.pipeline import ClothFlowPipeline
 
 NARROW = ["--set", "layout.base_channels=8", "--set", "flow.base_channels=8", "--set", "render.base_channels=8"]
@@ -61,6 +64,23 @@ def test_transfer_bad_files_name_the_file(tmp_path, capsys):
     assert "18 [x, y]" in capsys.readouterr().err
 
 
+def _figures(metrics: dict, path: str = "") -> dict[str, float]:
+    """The numbers of a metrics dict, flattened (``warp_ssim.clothflow``), less the time and the config."""
+    found = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict) and key != "config":
+            found.update(_figures(value, f"{path}{key}."))
+        elif isinstance(value, (int, float)) and key != "seconds":
+            found[f"{path}{key}"] = float(value)
+    return found
+
+
+def _differ(a: dict[str, float], b: dict[str, float]) -> list[str]:
+    """The figures that differ by more than rounding."""
+    assert a.keys() == b.keys() and a
+    return [k for k in a if abs(a[k] - b[k]) > 1e-3 * max(1.0, abs(b[k]))]
+
+
 def test_demo_writes_model_grid_and_metrics(tmp_path):
     cfg = DemoConfig(steps=2, batch_size=2, train_pairs=8, eval_pairs=4)
     metrics = run_demo(tmp_path, cfg, progress=False)
@@ -74,6 +94,16 @@ def test_demo_writes_model_grid_and_metrics(tmp_path):
     assert grid is not None and grid.shape[1] >= 6 * 44  # six columns
     pipe = ClothFlowPipeline.from_pretrained(tmp_path / "model")
     assert pipe.config.size == (64, 44)
+    # the figures are the saved model's on held-out pairs (another seed than training's), and
+    # not those of the untrained network it started from
+    held_out = SyntheticPairs(num_pairs=cfg.eval_pairs, size=(64, 44), seed=cfg.seed + 1)
+    again = _figures(evaluate(pipe, held_out)[0])
+    assert not _differ(_figures(saved), again), _differ(_figures(saved), again)
+    torch.manual_seed(cfg.seed)
+    untrained = _figures(evaluate(ClothFlowPipeline(pipe.config).eval(), held_out)[0])
+    assert _differ(again, untrained)
+    on_training_pairs = _figures(evaluate(pipe, SyntheticPairs(num_pairs=cfg.eval_pairs, size=(64, 44), seed=cfg.seed))[0])
+    assert _differ(again, on_training_pairs)
     trained = json.loads((tmp_path / "model" / "train.json").read_text())
     assert trained["stage_lr"] == {"layout": 3.2e-3, "flow": 4e-4, "render": 3.2e-3}  # the tiny preset's rates
 

@@ -1,7 +1,10 @@
 """The live page without a browser: per-frame sessions, the app's routes and its WebSockets.
 
-Face mode runs on scikit-image's astronaut portrait, driven by a clip made from it
-(:func:`~clothflow.animate.face.driving.synthetic_face_clip`), turn mode (face mode 2) by
+Face mode runs on scikit-image's astronaut portrait (256 x 256), driven by a clip made from it
+at another size (:func:`~clothflow.animate.face.driving.synthetic_face_clip`, 208 x 208, so a
+frame sent back as it came is told from an animated one) and by one made from another person's
+face (a VITON-HD photo, when the shared data is here), whose live frames must be what the offline
+animator makes of the same camera frames; turn mode (face mode 2) by
 one that turns its head (:func:`~clothflow.animate.face.driving.turning_face_clip`); body mode on a tiny untrained
 pose-transfer model (its pictures are noise of the right size: this checks the plumbing).
 The sockets go through FastAPI's TestClient; a portrait whose frames take 0.3 s shows that
@@ -75,7 +78,7 @@ def clip(portrait):
     from clothflow.animate.face.landmarks import FaceLandmarker
 
     with FaceLandmarker() as find:
-        return synthetic_face_clip(portrait, find(portrait), size=256)
+        return synthetic_face_clip(portrait, find(portrait), size=208)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +155,49 @@ def test_a_live_session_finds_the_face_and_says_when_there_is_none(portrait, cli
     assert session.closed
     with pytest.raises(ClothflowError, match="closed"):
         session.process(encode_jpeg(clip.frames[0]), 120.0)
+
+
+def _outside_the_face(image: np.ndarray) -> np.ndarray:
+    """H x W bool: the pixels outside the face's landmark box grown by a quarter on each side."""
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    with FaceLandmarker() as find:
+        lm = find(image)
+    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+    dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
+    outside = np.ones(image.shape[:2], bool)
+    outside[max(int(y0 - dy), 0) : int(y1 + dy) + 1, max(int(x0 - dx), 0) : int(x1 + dx) + 1] = False
+    return outside
+
+
+def test_a_live_session_sends_what_the_offline_animator_makes(portrait, shared_data):
+    """Driven by another person at another size, the live frames are the offline animation of
+    the frames the session decoded (the same JPEG bytes), at the portrait's size and with the
+    portrait's own pixels away from its face: not the camera's picture sent back."""
+    from PIL import Image
+
+    from clothflow.animate.face.animator import animate_face
+    from clothflow.animate.face.driving import synthetic_face_clip
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    photo = np.asarray(Image.open(shared_data / "vitonhd_samples" / "test" / "image" / "00891_00.jpg").convert("RGB"))
+    face = np.ascontiguousarray(photo[:400, 184:584])  # the head and shoulders of a VITON-HD model
+    with FaceLandmarker() as find:
+        frames = synthetic_face_clip(face, find(face), size=176).frames[:8]
+    with LiveSession(prepare_portrait(portrait, "face")) as session:
+        replies = [session.process(encode_jpeg(f), 40.0 * i) for i, f in enumerate(frames)]
+    assert all(r.flags & FOUND for r in replies)
+    want = list(animate_face(portrait, [decode_jpeg(encode_jpeg(f)) for f in frames]))  # 25 frames/s: 40 ms apart
+    same = [r.jpeg == encode_jpeg(w) for r, w in zip(replies, want)]
+    assert all(same), same
+    got = [decode_jpeg(r.jpeg).astype(np.float32) for r in replies]
+    assert all(g.shape == portrait.shape for g in got)
+    outside = _outside_the_face(portrait)
+    away = [round(float(np.abs(g - portrait)[outside].mean()), 1) for g in got]
+    assert max(away) < 8, away  # JPEG's loss and the head's motion: 2-3 grey levels
+    # and the animation moved the face: the frames are not the portrait itself either
+    moved = [round(float(np.abs(g - portrait)[~outside].mean()), 1) for g in got]
+    assert max(moved) > 10, moved
 
 
 def test_portraits_are_checked_and_shrunk(portrait):

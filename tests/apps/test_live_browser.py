@@ -5,7 +5,9 @@ Needs FastAPI, uvicorn and websockets (the ``[web]`` extra), playwright, mediapi
 ``playwright install``: the browser download is not reachable here). The server runs in this
 process (uvicorn in a thread, on a free port). Chromium's fake camera plays ``clip.y4m``, made
 here from scikit-image's astronaut portrait by :func:`~clothflow.animate.face.driving.synthetic_face_clip`
-(nods, shut eyes, an opening mouth), in a loop; the page animates the same portrait with it.
+(nods, shut eyes, an opening mouth), at 320 x 320, in a loop; the page animates the same
+portrait (256 x 256) with it, and what it shows must be the portrait's size with the portrait's
+own pixels away from the face, which the camera's frames sent back are not.
 
 The page keeps its last (sent, received) frame pairs (``?record=N``); the landmark model
 then checks that the avatar's eyes shut and its mouth opens on the frames where the driver's do.
@@ -145,7 +147,20 @@ def _measure(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return rows[:, :2], rows[:, 2:]
 
 
-def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path, save_screenshot):
+def _outside_the_face(image: np.ndarray) -> np.ndarray:
+    """H x W bool: the pixels outside the face's landmark box grown by a quarter on each side."""
+    from clothflow.animate.face.landmarks import FaceLandmarker
+
+    with FaceLandmarker() as find:
+        lm = find(image)
+    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+    dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
+    outside = np.ones(image.shape[:2], bool)
+    outside[max(int(y0 - dy), 0) : int(y1 + dy) + 1, max(int(x0 - dx), 0) : int(x1 + dx) + 1] = False
+    return outside
+
+
+def test_live_page_animates_the_portrait_with_the_camera(server, clip, portrait, tmp_path, save_screenshot):
     url, app = server
     shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
     started = time.monotonic()
@@ -186,6 +201,13 @@ def test_live_page_animates_the_portrait_with_the_camera(server, clip, tmp_path,
     assert stats["received"] >= 70 and stats["received"] >= stats["sent"] / 2, stats
     assert stats["median"] is not None and 0 < stats["median"] <= stats["p95"] < 5000, stats
     assert len(pairs) >= 60
+    # the avatar is the portrait, animated: its size, and its own pixels away from the face
+    # (the camera's 320 x 320 picture, sent back or resized, fails both)
+    received = [_decode(pair["received"]).astype(np.float32) for pair in pairs]
+    assert all(r.shape == portrait.shape for r in received), {r.shape for r in received}
+    outside = _outside_the_face(portrait)
+    away = [round(float(np.abs(r - portrait)[outside].mean()), 1) for r in received]
+    assert max(away) < 8, away  # JPEG's loss and the head's motion: 2-3 grey levels
     driver, avatar_measures = _measure(pairs)
     assert len(driver) >= 0.9 * len(pairs), "the landmark model must find both faces in most pairs"
     shut = driver[:, 0] < 0.5 * np.median(driver[:, 0])

@@ -36,9 +36,12 @@ def _close(got, want, path: str = "") -> list[str]:
     return []
 
 
-def test_every_shipped_model_has_a_card():
+def test_every_shipped_model_has_a_card_and_a_check():
     for name, folder in shipped_models().items():
         assert (folder / "card.md").is_file(), f"{name} has no card"
+        # without check.json the test below would pass over the model without a word
+        assert (folder / "check.json").is_file(), (
+            f"{name} has no check.json: python scripts/ship_model.py {name} --check-only --check-data ...")
 
 
 @pytest.mark.parametrize("name", CHECKED)

@@ -57,7 +57,6 @@ def test_unreadable_csv_and_unknown_folder(tmp_path: Path, capsys) -> None:
 
 
 def test_viton_sample_recognised(shared_data: Path) -> None:
-    pytest.importorskip("clothflow.data.datasets.viton", reason="VITON support not installed yet")
     rep = inspect_path(shared_data / "viton_samples")
     assert rep.kind.startswith("VITON") and any(k == "pairs" for k, _ in rep.facts)
     hd = inspect_path(shared_data / "vitonhd_samples")

@@ -40,13 +40,28 @@ def test_one_step_per_variant_saves_and_loads_identically(variant, dataset, tmp_
     assert torch.equal(a.image, b.image)
 
 
+def _initial_weights(cfg: FinetConfig, train_cfg: FinetTrainConfig) -> dict[str, torch.Tensor]:
+    """The weights a new run starts from: ``train_inpaint`` seeds the RNG with the run's seed, then builds the model."""
+    torch.manual_seed(train_cfg.seed)
+    return FinetModel(cfg).state_dict()
+
+
+def _moved(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]) -> float:
+    """The share of the tensors that differ between two state dicts."""
+    return sum(not torch.equal(before[k], after[k]) for k in after) / len(after)
+
+
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(dataset, tmp_path):
     cfg = FinetConfig(**TINY)
     straight = train_inpaint(tmp_path / "a", cfg, FinetTrainConfig(steps=3, batch_size=2, num_items=4), dataset=dataset)
-    train_inpaint(tmp_path / "b", cfg, FinetTrainConfig(steps=1, batch_size=2, num_items=4), dataset=dataset)
+    first = train_inpaint(tmp_path / "b", cfg, FinetTrainConfig(steps=1, batch_size=2, num_items=4), dataset=dataset)
+    first = {k: v.clone() for k, v in first.state_dict().items()}
     resumed = train_inpaint(tmp_path / "b", train_cfg=FinetTrainConfig(steps=3, batch_size=2, num_items=4), resume=True, dataset=dataset)
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
+    # the first step trained the seeded initial weights, and the resumed steps trained on from there
+    moved = _moved(_initial_weights(cfg, FinetTrainConfig()), first), _moved(first, resumed.state_dict())
+    assert min(moved) > 0.5, moved
 
 
 def _not_dress_index() -> int:
@@ -97,11 +112,15 @@ def test_interrupted_run_saves_and_resumes_to_the_same_weights(dataset, tmp_path
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C: the checkpoint and the model are saved
         train_inpaint(tmp_path / "b", cfg, train_cfg, dataset=dataset, on_step=interrupt)
     assert (tmp_path / "b" / "model.safetensors").is_file()
+    interrupted = FinetModel.from_pretrained(tmp_path / "b").state_dict()
     resumed_steps = []
     resumed = train_inpaint(tmp_path / "b", resume=True, dataset=dataset, on_step=lambda s, t: resumed_steps.append(s))
     assert resumed_steps == [3]
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
+    # the 2 steps before Ctrl-C trained the seeded initial weights, the resumed step trained on
+    moved = _moved(_initial_weights(cfg, train_cfg), interrupted), _moved(interrupted, resumed.state_dict())
+    assert min(moved) > 0.5, moved
     lines = [json.loads(line) for line in (tmp_path / "a" / "losses.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] == 3 and "seconds" in lines[-1] and "kl_shape" in lines[-1]
 

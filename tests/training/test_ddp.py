@@ -1,5 +1,6 @@
 """Data-parallel training: 2 gloo processes equal 1 process on the same global batch."""
 
+import hashlib
 import json
 import os
 from dataclasses import replace
@@ -32,6 +33,13 @@ def _assert_same_weights(a, b, atol=1e-4):
     assert worst <= atol, worst
 
 
+def _fingerprints(batch: dict[str, torch.Tensor]) -> list[str]:
+    """One digest per pair of a batch (of all its tensors' bytes), in batch order."""
+    size = len(next(iter(batch.values())))
+    return [hashlib.sha1(b"".join(batch[k][i].numpy().tobytes() for k in sorted(batch))).hexdigest()[:16]
+            for i in range(size)]
+
+
 def _train_recording(record: Path, *args, **kwargs) -> None:
     """``train`` with a spy on the flow objective; writes what it saw to ``record/rank<R>.json``.
 
@@ -42,7 +50,8 @@ def _train_recording(record: Path, *args, **kwargs) -> None:
 
     def spy(pipe, batch, features, cfg):
         keys = list(pipe.state_dict())
-        seen.append({"flow": type(pipe.flow).__name__, "wrapped_keys": sum(".module." in k for k in keys)})
+        seen.append({"flow": type(pipe.flow).__name__, "wrapped_keys": sum(".module." in k for k in keys),
+                     "pairs": _fingerprints(batch)})
         return flow_objective(pipe, batch, features, cfg)
 
     OBJECTIVES["flow"] = spy
@@ -73,10 +82,15 @@ def test_two_processes_equal_one_and_resume_in_one(tmp_path, tiny_cfg):
     # the objective's pipe.flow(...) went through DDP in both ranks (and not in one process),
     # while the pipeline's state_dict kept its plain keys
     one = json.loads((tmp_path / "seen1" / "rank0.json").read_text())
-    assert one == [{"flow": "FlowNet", "wrapped_keys": 0}] * CFG.steps
-    for rank in (0, 1):
-        two = json.loads((tmp_path / "seen2" / f"rank{rank}.json").read_text())
-        assert two == [{"flow": "DistributedDataParallel", "wrapped_keys": 0}] * CFG.steps
+    assert [{k: v for k, v in s.items() if k != "pairs"} for s in one] == [{"flow": "FlowNet", "wrapped_keys": 0}] * CFG.steps
+    two = [json.loads((tmp_path / "seen2" / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    for seen in two:
+        assert [{k: v for k, v in s.items() if k != "pairs"} for s in seen] == [
+            {"flow": "DistributedDataParallel", "wrapped_keys": 0}] * CFG.steps
+    # each rank trained on its own half of the global batch (rank r: pairs r, r + 2, ...), not on all of it
+    for step, whole in enumerate(s["pairs"] for s in one):
+        assert len(whole) == CFG.batch_size
+        assert [two[rank][step]["pairs"] for rank in (0, 1)] == [whole[0::2], whole[1::2]], step
     _assert_same_weights(single, ddp)
     trained = load_file(str(ddp / "model.safetensors"))
     assert any(not torch.allclose(fresh[k], trained[k]) for k in trained if k.startswith("flow."))

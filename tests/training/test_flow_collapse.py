@@ -1,7 +1,11 @@
-"""The flow stage on real try-on pairs keeps the garment in the frame (skipped without VITON).
+"""The flow stage on real try-on pairs places the garment (skipped without VITON).
 
-With the try-on flow trained at a mask weight of 1, the garment is thrown out of the frame
-within a few dozen steps (warped mask empty); the try-on default (10) places it.
+Trained 120 steps at the try-on default mask weight (10), the warped garment mask covers the
+person's garment region far better than the unwarped garment does (IoU 0.77 against 0.35).
+At mask weight 1 the first few dozen steps move the garment off the person instead: after 40
+steps its warped mask covers the region worse than the unwarped garment does (IoU 0.29),
+where weight 10 already reaches 0.47. In this setting weight 1 recovers with more steps (0.66
+at 120 steps, 0.83 at 300): these short runs show a slower start, not an emptied mask.
 """
 
 import torch
@@ -21,15 +25,15 @@ def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a & b).sum() / (a | b).sum().clamp(min=1))
 
 
-def flow_mask_iou(viton_root, tmp_path, extra: list[str]) -> tuple[float, float]:
+def flow_mask_iou(viton_root, run, steps: int, extra: list[str]) -> tuple[float, float]:
     """(IoU of the warped garment mask, IoU of the unwarped one) with the person's garment region."""
     cfg = apply_overrides(preset("fast", task="tryon"), [f"size={SIZE[0]}x{SIZE[1]}"])
     train_cfg = apply_overrides(
-        TrainConfig(stage="flow", steps=40, batch_size=4, data=str(viton_root / "train"), checkpoint_every=10**6,
+        TrainConfig(stage="flow", steps=steps, batch_size=4, data=str(viton_root / "train"), checkpoint_every=10**6,
                     log_every=10**6),
         preset_training("fast") + extra,
     )
-    pipe = train(tmp_path / "run", cfg, train_cfg, progress=False)
+    pipe = train(run, cfg, train_cfg, progress=False)
     test = Subset(VitonDataset(viton_root / "test", "test_clean.txt", size=SIZE), range(24))
     batch = next(iter(DataLoader(test, batch_size=24)))
     with torch.inference_mode():
@@ -40,10 +44,11 @@ def flow_mask_iou(viton_root, tmp_path, extra: list[str]) -> tuple[float, float]
 
 
 def test_real_flow_training_places_the_garment(viton_root, tmp_path):
-    warped, unwarped = flow_mask_iou(viton_root, tmp_path, [])
+    warped, unwarped = flow_mask_iou(viton_root, tmp_path / "run", 120, [])
     assert warped > unwarped + 0.1, (warped, unwarped)
 
 
-def test_mask_weight_one_collapses(viton_root, tmp_path):
-    warped, unwarped = flow_mask_iou(viton_root, tmp_path, ["loss.flow.mask=1"])
-    assert warped < unwarped, (warped, unwarped)
+def test_mask_weight_one_moves_the_garment_off_at_first(viton_root, tmp_path):
+    weight_one, unwarped = flow_mask_iou(viton_root, tmp_path / "one", 40, ["loss.flow.mask=1"])
+    default, _ = flow_mask_iou(viton_root, tmp_path / "default", 40, [])
+    assert weight_one < unwarped and weight_one < default - 0.1, (weight_one, default, unwarped)

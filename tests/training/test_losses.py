@@ -136,10 +136,19 @@ def test_load_vgg19_from_path_and_env(no_vgg, tmp_path, monkeypatch):
 
 
 def test_load_vgg19_from_hub_cache(no_vgg, tmp_path):
+    torch.manual_seed(1)
+    ref = VGG19()
+    for p in ref.parameters():
+        p.data.normal_(std=0.05)
     ckpt = tmp_path / "hub" / "checkpoints"
     ckpt.mkdir(parents=True)
-    torch.save(_torchvision_layout_state(VGG19()), ckpt / "vgg19-dcbb9e9d.pth")
-    assert isinstance(load_vgg19(), VGG19)
+    torch.save(_torchvision_layout_state(ref), ckpt / "vgg19-dcbb9e9d.pth")
+    loaded = load_vgg19()
+    assert isinstance(loaded, VGG19)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    want, got = ref(x, ("relu1_1", "relu5_1")), loaded(x, ("relu1_1", "relu5_1"))
+    for name in want:  # the cached file's weights, not a fresh network's
+        assert torch.equal(got[name], want[name]), name
 
 
 def test_load_vgg19_errors(no_vgg, tmp_path, monkeypatch):

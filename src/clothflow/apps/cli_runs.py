@@ -151,7 +151,7 @@ def add_evaluate_parser(sub) -> None:
     p.add_argument("--data", default="synthetic", help="'synthetic' (held-out pairs) or a dataset folder: DeepFashion "
                    "(pose transfer), VITON / VITON-HD (try-on), or a `clothflow synth --out` folder (all its pairs)")
     p.add_argument("--pairs", metavar="N|FILE",
-                   help="synthetic: how many held-out pairs (default 256); a folder: its pair list to score "
+                   help="synthetic: how many held-out pairs, or outfits for an inpainting model (default 256); a folder: its pair list to score "
                         "(e.g. test_pairs_same.txt, test_clean.txt; default: the folder's own)")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the synthetic pairs (not a training seed)")
     p.add_argument("--bounding", action="store_true", help="pad to 256 wide with white first, as PATN's script")
@@ -176,6 +176,27 @@ def _evaluate_parser(args) -> None:
     scores = parsing_scores(parser, dataset)
     atomic_write_text(writable_dir(args.out) / "metrics.json", json.dumps(scores, indent=2))
     print(json.dumps(scores, indent=1))
+    print(f"report written to {args.out}")
+
+
+def _evaluate_inpaint(args) -> None:
+    """An inpainting model on held-out synthetic outfits: fidelity and the diversity of 5 samples."""
+    import json
+
+    from clothflow.core.files import atomic_write_text
+    from clothflow.finet.data import InpaintDataset
+    from clothflow.finet.evaluate import score_model
+    from clothflow.finet.models import FinetModel
+
+    if args.data != "synthetic":
+        raise ClothflowError("evaluate: an inpainting model is scored on held-out synthetic outfits (--data synthetic)")
+    model = FinetModel.from_pretrained(args.model)
+    count, _ = _pairs_arg(args.pairs, args.data)
+    scores = score_model(model, None, InpaintDataset(count, model.config.size, args.seed))
+    result = {"outfits": scores.items, "samples": scores.samples, "ssim": round(scores.ssim, 4),
+              "l1": round(scores.l1, 4), "diversity": round(scores.diversity, 4)}
+    atomic_write_text(writable_dir(args.out) / "metrics.json", json.dumps(result, indent=2))
+    print(json.dumps(result, indent=1))
     print(f"report written to {args.out}")
 
 
@@ -210,8 +231,11 @@ def _run_evaluate(args) -> None:
 
         tryon = args.data != "synthetic" and detect_layout(args.data) is not None
         args.model = default_model(None, "tryon" if tryon else "transfer")
-    if stored_kind(resolve_model(args.model)) == "parser":
+    kind = stored_kind(resolve_model(args.model))
+    if kind == "parser":
         return _evaluate_parser(args)
+    if kind == "finet":
+        return _evaluate_inpaint(args)
     pipe = ClothFlowPipeline.from_pretrained(args.model)
     count, pairs_file = _pairs_arg(args.pairs, args.data)
     dataset = make_dataset(args.data, pipe.config.size, count, args.seed, pipe.config.task, dense=pipe.config.dense,

@@ -130,9 +130,12 @@ class InpaintScores:
 
 
 @torch.no_grad()
-def score_model(model: FinetModel, clf: StyleClassifier, dataset: InpaintDataset, samples: int = 5,
+def score_model(model: FinetModel, clf: StyleClassifier | None, dataset: InpaintDataset, samples: int = 5,
                 batch_size: int = 32, seed: int = 0) -> InpaintScores:
-    """Compatibility, diversity and fidelity of ``model`` on ``dataset`` (see the module doc)."""
+    """Compatibility, diversity and fidelity of ``model`` on ``dataset`` (see the module doc).
+
+    Without a classifier (``clf`` None) compatibility is not measured (NaN).
+    """
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     match = count = 0
@@ -140,7 +143,7 @@ def score_model(model: FinetModel, clf: StyleClassifier, dataset: InpaintDataset
     for b in _batches(dataset, batch_size):
         x = batch_inputs(b)
         outs = model.sample(x, samples, generator=gen)
-        for out in outs:
+        for out in outs if clf is not None else []:
             g = generated_garment(out.layout, x.mask, x.region)
             pred = clf(garment_appearance(out.image, g), x.region).argmax(1)
             match += int(((pred == b["context_style"]) & (g.flatten(1).sum(1) > 0)).sum())
@@ -151,5 +154,6 @@ def score_model(model: FinetModel, clf: StyleClassifier, dataset: InpaintDataset
         rec = model.reconstruct(x, b["image"], b["garment"]) if model.config.has_encoder else outs[0]
         ssim_sum += float(masked_mean(ssim_map(rec.image, b["image"]), x.mask).sum())
         l1_sum += float(masked_mean((rec.image - b["image"]).abs(), x.mask).sum())
-        n_items += len(pred)
-    return InpaintScores(match / count, div_sum / n_items, ssim_sum / n_items, l1_sum / n_items, n_items, samples)
+        n_items += len(b["image"])
+    compatibility = match / count if count else float("nan")
+    return InpaintScores(compatibility, div_sum / n_items, ssim_sum / n_items, l1_sum / n_items, n_items, samples)

@@ -1,5 +1,7 @@
 """ONNX export: ONNX Runtime matches PyTorch on the whole pipeline, at another batch size."""
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -79,8 +81,12 @@ def test_cli_export_and_onnx_backend_match_torch(tmp_path, capsys):
 
     model = tmp_path / "model"
     _trained_like(apply_overrides(preset("tiny", task="tryon"), NARROW)).save_pretrained(model)
-    assert main(["export", "--model", str(model)]) == 0, capsys.readouterr().err
-    assert (model / "model.onnx").is_file()
+    old_umask = os.umask(0o002)  # a shared group's umask: the file follows it, as anything the user writes
+    try:
+        assert main(["export", "--model", str(model)]) == 0, capsys.readouterr().err
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((model / "model.onnx").stat().st_mode) == 0o664
     write_dataset(tmp_path / "synth", pairs=2, size=(64, 44), seed=2, progress=False)
     viton = tmp_path / "synth" / "viton"
     for backend in ("torch", "onnx"):

@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -54,6 +52,7 @@ from torch import nn
 
 from clothflow.models.config import PipelineConfig
 from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_path
 from clothflow.deploy.torch_compile import compile_pipeline
 from clothflow.models.flow import FlowOutput
 from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
@@ -149,14 +148,8 @@ def export_onnx(
         )
     program.model.metadata_props[METADATA_KEY] = pipe.config.to_json()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        program.save(tmp, external_data=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)
     return path
 
 

@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 
 from clothflow.models.config import PipelineConfig
 from clothflow.core.errors import ClothflowError
+from clothflow.core.files import atomic_path
 from clothflow.deploy.onnx_export import INSTALL_HINT, METADATA_KEY, input_names, resolve_onnx
 
 CALIBRATION_SEED = 20_000  # held out from training (seed 0..) and evaluation (10_000..) sets
@@ -116,12 +116,6 @@ def quantize_onnx(model: str | Path, out: str | Path, feeds: list[dict[str, np.n
             if key not in kept:
                 entry = result.metadata_props.add()
                 entry.key, entry.value = key, value
-        fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        try:
-            onnx.save(result, partial)
-            os.replace(partial, out)
-        finally:
-            if os.path.exists(partial):
-                os.unlink(partial)
+        with atomic_path(out) as partial:
+            onnx.save(result, str(partial))
     return out

@@ -74,14 +74,8 @@ def run_animate(args) -> None:
 
 def _check_camera(index: int) -> None:
     """Say there is no camera ``index`` before loading anything (OpenCV's own warnings silenced)."""
-    import cv2
-
     from clothflow.data.formats.video import open_camera
 
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    except AttributeError:  # pragma: no cover - builds without the logging module
-        pass
     open_camera(index).release()
 
 

@@ -18,8 +18,10 @@ from clothflow.core.errors import ClothflowError
 from clothflow.apps.cli_runs import add_evaluate_parser, add_train_parser
 from clothflow.finet.cli import add_inpaint_parser
 from clothflow.core.files import writable_dir
+from clothflow.core.quiet import configure_logging
 
 log = logging.getLogger("clothflow")
+VERBOSE_HELP = "show the libraries' own log output too (MediaPipe, OpenCV, the ONNX exporter), and debug messages"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -385,20 +387,20 @@ def _run_inspect(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clothflow", description="ClothFlow: clothed people generated with appearance flow")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_synth, add_train_parser, _add_models, _add_transfer, _add_tryon, add_evaluate_parser, _add_export, _add_demo, _add_inspect, _add_prepare, _add_serve,
                 add_animate_parser, add_inpaint_parser, add_live_parser):
         add(sub)
+    for command in sub.choices.values():  # `clothflow export -v` as well as `clothflow -v export`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(format="clothflow: %(message)s", level=logging.INFO)
     try:
         args = build_parser().parse_args(argv)
-        if args.verbose:
-            log.setLevel(logging.DEBUG)
+        configure_logging(args.verbose)
         args.func(args)
     except ClothflowError as exc:
         print(f"clothflow: error: {exc}", file=sys.stderr)

@@ -53,6 +53,7 @@ from torch import nn
 from clothflow.models.config import PipelineConfig
 from clothflow.core.errors import ClothflowError
 from clothflow.core.files import atomic_path
+from clothflow.core.quiet import library_logs_silenced
 from clothflow.deploy.torch_compile import compile_pipeline
 from clothflow.models.flow import FlowOutput
 from clothflow.models.pipeline import ClothFlowPipeline, PipelineOutput
@@ -140,7 +141,7 @@ def export_onnx(
         out_names = list(flatten_result(pipe(*inputs)))
     # forward(*inputs): one variadic argument, so the spec is a 1-tuple holding one entry per input
     dynamic = (tuple({0: torch.export.Dim.DYNAMIC} for _ in inputs),) if batch_dynamic else None
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), library_logs_silenced():
         warnings.simplefilter("ignore")  # the exporter's FutureWarnings are not the user's business
         program = torch.onnx.export(
             ExportWrapper(pipe), inputs, dynamo=True, opset_version=opset, input_names=list(input_names(pipe.config)),

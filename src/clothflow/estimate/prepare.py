@@ -42,6 +42,7 @@ from clothflow.core.ops.labels import LIP_LABELS as LIP_NAMES
 from clothflow.core.ops.labels import colourise, to_groups
 from clothflow.core.ops.pose import NUM_KEYPOINTS, draw_skeleton, visible
 from clothflow.core.errors import ClothflowError
+from clothflow.core.quiet import native_stderr_silenced
 
 MEDIAPIPE_VERSION = "0.10.21"
 INSTALL_HINT = (
@@ -224,8 +225,9 @@ class PoseEstimator:
         self.mask_threshold = mask_threshold
         # model_complexity=1 is pose_landmark_full, the model shipped inside the 0.10.21 wheel
         # (0 and 2 would be downloaded on first use).
-        self._pose = mp.solutions.pose.Pose(static_image_mode=static, model_complexity=1, enable_segmentation=masks)
-        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) if masks else None
+        with native_stderr_silenced():  # MediaPipe's C++ log lines (W0000 ..., INFO: Created TensorFlow Lite ...)
+            self._pose = mp.solutions.pose.Pose(static_image_mode=static, model_complexity=1, enable_segmentation=masks)
+            self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) if masks else None
 
     def __call__(self, image: np.ndarray) -> PoseEstimate | None:
         """Estimate one person's pose and mask.
@@ -239,7 +241,8 @@ class PoseEstimator:
         image = np.ascontiguousarray(image, np.uint8)
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 RGB image, got shape {image.shape}")
-        found = self._pose.process(image)
+        with native_stderr_silenced():
+            found = self._pose.process(image)
         if found.pose_landmarks is None:
             return None
         lm = np.array([[p.x, p.y, p.visibility] for p in found.pose_landmarks.landmark], np.float32)
@@ -248,7 +251,8 @@ class PoseEstimator:
         conf = np.where(visible(kps), conf, 0).astype(np.float32)
         mask = None
         if self._selfie is not None:
-            selfie = self._selfie.process(image).segmentation_mask
+            with native_stderr_silenced():
+                selfie = self._selfie.process(image).segmentation_mask
             mask = person_mask(selfie, found.segmentation_mask, self.mask_threshold)
         return PoseEstimate(kps, conf, mask, lm)
 

@@ -22,6 +22,7 @@ from types import ModuleType
 import numpy as np
 
 from clothflow.core.errors import ClothflowError
+from clothflow.core.quiet import native_stderr_silenced
 from clothflow.estimate.prepare import INSTALL_HINT, import_mediapipe
 
 NUM_FACE_LANDMARKS = 478  # 468 mesh points + 2 x 5 iris points (refine_landmarks)
@@ -150,10 +151,11 @@ class FaceLandmarker:
 
     def __init__(self, *, static: bool = True, refine: bool = True, min_confidence: float = 0.5) -> None:
         face_mesh = import_face_mesh()
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=static, max_num_faces=1, refine_landmarks=refine,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence,
-        )
+        with native_stderr_silenced():  # MediaPipe's C++ log lines
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=static, max_num_faces=1, refine_landmarks=refine,
+                min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence,
+            )
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         """Landmarks of the most prominent face.
@@ -181,7 +183,8 @@ class FaceLandmarker:
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} {image.shape}")
-        result = self._mesh.process(np.ascontiguousarray(image))
+        with native_stderr_silenced():
+            result = self._mesh.process(np.ascontiguousarray(image))
         if not result.multi_face_landmarks:
             return None
         h, w = image.shape[:2]

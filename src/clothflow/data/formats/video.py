@@ -130,7 +130,11 @@ def open_camera(index: int):
     """Open webcam ``index`` with OpenCV, or raise ClothflowError saying there is none."""
     import cv2
 
-    cap = cv2.VideoCapture(index)
+    from clothflow.core.quiet import native_stderr_silenced, silence_opencv
+
+    silence_opencv()  # "[ WARN:0 ... can't open camera by index": the error below says it in one line
+    with native_stderr_silenced():
+        cap = cv2.VideoCapture(index)
     if not cap.isOpened():
         cap.release()
         raise ClothflowError(f"no camera at index {index} (none found on this machine, or it is in use)")

@@ -224,9 +224,17 @@ class _FolderPairs(Dataset):
             for pair in pairs:
                 reason = validate_pair(self.layout, pair, self.truth, deep=False)
                 if reason is not None:
-                    raise ClothflowError(reason)
+                    raise ClothflowError(reason + self._own_garment_hint(pair))
         self.pairs: list[Pair] = pairs
         self.keys = tuple(self._keys())
+
+    def _own_garment_hint(self, pair: Pair) -> str:
+        """What to do when the paired setting lacks a person's own garment (a list of unpaired samples)."""
+        if self.mode != "paired" or (self.layout.cloth_dir / pair.cloth).is_file():
+            return ""
+        taken = f"the list {self.pairs_file}" if self.pairs_file is not None else "every person of image/"
+        return (f"; the paired setting scores each person in their own garment, and {taken} names persons whose "
+                f"garments are not in {self.layout.cloth_dir}: name a list of persons who have theirs (--pairs FILE)")
 
     def _pairs(self) -> list[Pair]:
         if self.pairs_file is not None:

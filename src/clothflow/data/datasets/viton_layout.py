@@ -222,6 +222,10 @@ def read_pairs(path: str | Path) -> list[Pair]:
 def find_pairs_file(layout: TryonLayout, pairs_file: str | Path | None) -> Path | None:
     """Locate the pair list: a given path (as is, or in the layout folder or its parent), else a standard name.
 
+    A split folder (``train/``, ``test/``) reads only its own lists: those named after it
+    (``test_pairs.txt``, ``test_pairs_same.txt``, ...), in the folder first, then in its parent;
+    never the other split's.
+
     Returns:
         The pair list, or None when none was given and none is found.
 
@@ -237,11 +241,10 @@ def find_pairs_file(layout: TryonLayout, pairs_file: str | Path | None) -> Path 
         raise ClothflowError(f"pair list not found (looked in {layout.root} and {layout.root.parent})", given)
     names = ("demo.txt",) if layout.kind == "pfafn" else PAIRS_FILES
     split = layout.root.name.lower()
-    if split in ("train", "test"):  # a split folder's own list wins: train/ reads train_pairs.txt
-        names = tuple(sorted(names, key=lambda n: not n.startswith(split + "_")))
+    if split in ("train", "test"):  # a split reads its own list: train/ reads train_pairs.txt, never test_pairs.txt
+        names = tuple(n for n in names if n.startswith(split + "_"))
     for place in places:
         for name in names:
             if (place / name).is_file():
-                log.info("using pair list %s", place / name)
                 return place / name
     return None

@@ -177,6 +177,10 @@ def inspect_tryon(root: Path, kind: str, check_layout) -> Report:
         rep.facts += [("pairs", f"{pairs_file.name if pairs_file else '-'}: {len(pairs)} pairs"),
                       ("images", f"{len(imgs)} persons, {len(cloths)} garments  {_sizes_text(sizes, len(imgs))}"),
                       ("poses", f"{poses} OpenPose JSON files")]
+        if pairs and kind in ("viton", "vitonhd"):  # what evaluate (the paired setting) can score
+            own = sum((layout.cloth_dir / layout.own_cloth(p.person)).is_file() for p in pairs)
+            rep.facts.append(("paired", f"{own} of {len(pairs)} persons have their own garment in cloth/ "
+                                        "(evaluate scores each person in it)"))
         if not pairs:
             rep.usable = False
     except ImportError:

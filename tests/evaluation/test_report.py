@@ -19,7 +19,10 @@ def test_evaluate_writes_report(tmp_path, capsys):
     ClothFlowPipeline(apply_overrides(preset("tiny"), NARROW)).save_pretrained(model)
     out = tmp_path / "report"
     assert main(["evaluate", "--model", str(model), "--pairs", "6", "--out", str(out), "--bounding"]) == 0
-    assert "FID/IS not computed" in capsys.readouterr().out  # no published weights here: said, not faked
+    printed = capsys.readouterr().out
+    assert "FID/IS not computed" in printed  # no published weights here: said, not faked
+    assert f"scoring the model {model} (transfer, 64 x 44) on 6 pairs of synthetic" in printed  # which model it scored
+    assert printed.rstrip().endswith(f"report written to {out} (model {model})")
     summary = json.loads((out / "metrics.json").read_text())
     assert summary["pairs"] == 6 and summary["deep"]["fid"] is None and summary["deep"]["lpips"] is None
     rows = list(csv.DictReader(open(out / "per_pair.csv")))

@@ -173,10 +173,11 @@ def _evaluate_parser(args) -> None:
     parser = HumanParser.from_pretrained(args.model)
     dataset = VitonDataset(args.data, args.pairs, size=parser.config.size, mode="paired")
     dataset.require("person_parse")
+    print(f"scoring the parser {args.model} on {len(dataset)} photos of {args.data} (pair list {dataset.pairs_file})")
     scores = parsing_scores(parser, dataset)
     atomic_write_text(writable_dir(args.out) / "metrics.json", json.dumps(scores, indent=2))
     print(json.dumps(scores, indent=1))
-    print(f"report written to {args.out}")
+    print(f"report written to {args.out} (parser {args.model})")
 
 
 def _evaluate_inpaint(args) -> None:
@@ -240,8 +241,12 @@ def _run_evaluate(args) -> None:
     count, pairs_file = _pairs_arg(args.pairs, args.data)
     dataset = make_dataset(args.data, pipe.config.size, count, args.seed, pipe.config.task, dense=pipe.config.dense,
                            pairs_file=pairs_file)
+    listed = getattr(dataset, "pairs_file", None)
+    h, w = pipe.config.size
+    print(f"scoring the model {args.model} ({pipe.config.task}, {h} x {w}) on {len(dataset)} pairs of {args.data}"
+          + (f" (pair list {listed})" if listed is not None else ""))
     summary = write_report(pipe, dataset, args.out, bounding=args.bounding, data_range=data_range)
     print(json.dumps({"pairs": summary["pairs"], **summary["paper"]}, indent=1))
     for note in summary["deep"].get("notes", []):
         print(f"note: {note}")
-    print(f"report written to {args.out}")
+    print(f"report written to {args.out} (model {args.model})")

@@ -54,3 +54,24 @@ def test_shipped_model_scores_what_its_card_says(name, tmp_path, request):
     assert main(ship.evaluate_argv(Path(name), check, viton, tmp_path)) in (0, None)
     got = ship.read_check(tmp_path / "report")
     assert not _close(got, check["metrics"]), _close(got, check["metrics"])
+
+
+def test_cards_quote_their_checks_by_one_protocol():
+    """A card's headings name no working folder, and its check's SSIM is the papers' (the figure check.json holds)."""
+    for name, folder in shipped_models().items():
+        card = (folder / "card.md").read_text()
+        headings = [line for line in card.splitlines() if line.startswith("## ")]
+        assert not [h for h in headings if "/" in h], (name, headings)
+        assert '"final_ssim"' not in card, name  # the training metric is not quoted as a score
+        if (folder / "check.json").is_file():
+            metrics = json.loads((folder / "check.json").read_text())["metrics"]
+            quoted = f"{metrics['ssim']}" if "ssim" in metrics else f"{metrics['miou']}"
+            assert quoted in card.split("## check:")[1], name
+
+
+def test_the_real_tryon_card_gives_the_readmes_ssim():
+    card = (shipped_models()["tryon-viton-256"] / "card.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| VITON's 2,032"))
+    assert "0.8275" in row and "| VITON's 2,032 (`test_pairs_same.txt`) | 0.8275 |" in card
+    assert "scikit-image" in card.split("## Scores")[1].split("##")[0]

@@ -197,3 +197,14 @@ def test_build_app_wires_both_tabs(pipes):
     assert got[-1] == "" and np.array_equal(got[0], run_transfer(pipes["transfer"], person, pose))
     only_tryon = build_app(None, pipes["tryon"], examples=1)
     assert "transfer-run" not in {getattr(b, "elem_id", None) for b in only_tryon.blocks.values()}
+
+
+def test_the_page_and_the_readme_name_the_formats_the_reader_accepts():
+    from clothflow.apps.web.app import INTRO
+    from clothflow.data.formats.images import FORMATS, FORMATS_TEXT
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"({FORMATS_TEXT}, up to 10 MB;" in INTRO
+    assert f"Uploads are {FORMATS_TEXT}, at most 10 MB" in readme.replace("\n", " ")  # the web demo's section
+    extensions = {"JPEG": ".jpg", "WEBP": ".webp"}
+    assert {extensions.get(f, f".{f.lower()}") for f in FORMATS} <= set(app_core.UPLOAD_EXTENSIONS)

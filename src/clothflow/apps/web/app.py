@@ -37,7 +37,7 @@ from clothflow.apps.web.backend import (
     with_mask_upload,
 )
 from clothflow.core.errors import ClothflowError
-from clothflow.data.formats.images import MAX_UPLOAD_BYTES
+from clothflow.data.formats.images import FORMATS_TEXT, MAX_UPLOAD_BYTES
 from clothflow.models.pipeline import ClothFlowPipeline
 
 # No telemetry or update checks from a demo that must work offline; set before gradio is imported.
@@ -46,6 +46,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 WEB_HINT = "the web demo needs the optional [web] extra: pip install 'clothflow[web]' (from a checkout: pip install -e '.[web]')"
 MAX_FILE_SIZE = f"{MAX_UPLOAD_BYTES // 2**20}mb"  # refused by the server before read_upload sees it
+# The page's first lines: the formats and size the one image reader accepts (README: Web demo).
+INTRO = (
+    "# ClothFlow demo\nAppearance flow moves real garment pixels: **Try-on** dresses a person in an "
+    "in-shop garment, **Pose transfer** shows a person in a new pose. Click an example or upload your own "
+    f"photos ({FORMATS_TEXT}, up to {MAX_UPLOAD_BYTES // 2**20} MB; your own people need "
+    "`pip install 'clothflow[pose]'`)."
+)
 _CSS = ".cf-status p { color: #b3261e; font-weight: 600; }"
 
 
@@ -86,11 +93,7 @@ def build_app(
     gr = import_gradio()
     ex = render_examples(examples, poses_csv=poses_csv)
     with gr.Blocks(title="ClothFlow demo", fill_width=True) as app:
-        gr.Markdown(
-            "# ClothFlow demo\nAppearance flow moves real garment pixels: **Try-on** dresses a person in an "
-            "in-shop garment, **Pose transfer** shows a person in a new pose. Click an example or upload your own "
-            "photos (PNG, JPEG or WebP, up to 10 MB; your own people need `pip install 'clothflow[pose]'`)."
-        )
+        gr.Markdown(INTRO)
         with gr.Tabs():
             with gr.Tab("Try-on", id="tryon"):
                 if tryon is None and photos is None:

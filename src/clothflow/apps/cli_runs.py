@@ -193,12 +193,13 @@ def _evaluate_inpaint(args) -> None:
         raise ClothflowError("evaluate: an inpainting model is scored on held-out synthetic outfits (--data synthetic)")
     model = FinetModel.from_pretrained(args.model)
     count, _ = _pairs_arg(args.pairs, args.data)
+    print(f"scoring the inpainting model {args.model} on {count} held-out synthetic outfits (seed {args.seed})")
     scores = score_model(model, None, InpaintDataset(count, model.config.size, args.seed))
     result = {"outfits": scores.items, "samples": scores.samples, "ssim": round(scores.ssim, 4),
               "l1": round(scores.l1, 4), "diversity": round(scores.diversity, 4)}
     atomic_write_text(writable_dir(args.out) / "metrics.json", json.dumps(result, indent=2))
     print(json.dumps(result, indent=1))
-    print(f"report written to {args.out}")
+    print(f"report written to {args.out} (inpainting model {args.model})")
 
 
 def _pairs_arg(text: str, data: str) -> tuple[int, str | None]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from face_regions import outside_the_face
 
 pytest.importorskip("fastapi", reason="the live page needs the [web] extra: pip install -e '.[web]'")
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx")
@@ -157,19 +158,6 @@ def test_a_live_session_finds_the_face_and_says_when_there_is_none(portrait, cli
         session.process(encode_jpeg(clip.frames[0]), 120.0)
 
 
-def _outside_the_face(image: np.ndarray) -> np.ndarray:
-    """H x W bool: the pixels outside the face's landmark box grown by a quarter on each side."""
-    from clothflow.animate.face.landmarks import FaceLandmarker
-
-    with FaceLandmarker() as find:
-        lm = find(image)
-    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
-    dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
-    outside = np.ones(image.shape[:2], bool)
-    outside[max(int(y0 - dy), 0) : int(y1 + dy) + 1, max(int(x0 - dx), 0) : int(x1 + dx) + 1] = False
-    return outside
-
-
 def test_a_live_session_sends_what_the_offline_animator_makes(portrait, shared_data):
     """Driven by another person at another size, the live frames are the offline animation of
     the frames the session decoded (the same JPEG bytes), at the portrait's size and with the
@@ -192,7 +180,7 @@ def test_a_live_session_sends_what_the_offline_animator_makes(portrait, shared_d
     assert all(same), same
     got = [decode_jpeg(r.jpeg).astype(np.float32) for r in replies]
     assert all(g.shape == portrait.shape for g in got)
-    outside = _outside_the_face(portrait)
+    outside = outside_the_face(portrait)
     away = [round(float(np.abs(g - portrait)[outside].mean()), 1) for g in got]
     assert max(away) < 8, away  # JPEG's loss and the head's motion: 2-3 grey levels
     # and the animation moved the face: the frames are not the portrait itself either

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from face_regions import outside_the_face
 
 pytest.importorskip("fastapi", reason="the live page needs the [web] extra: pip install -e '.[web]'")
 uvicorn = pytest.importorskip("uvicorn", reason="the live page needs the [web] extra: pip install -e '.[web]'")
@@ -147,19 +148,6 @@ def _measure(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return rows[:, :2], rows[:, 2:]
 
 
-def _outside_the_face(image: np.ndarray) -> np.ndarray:
-    """H x W bool: the pixels outside the face's landmark box grown by a quarter on each side."""
-    from clothflow.animate.face.landmarks import FaceLandmarker
-
-    with FaceLandmarker() as find:
-        lm = find(image)
-    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
-    dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
-    outside = np.ones(image.shape[:2], bool)
-    outside[max(int(y0 - dy), 0) : int(y1 + dy) + 1, max(int(x0 - dx), 0) : int(x1 + dx) + 1] = False
-    return outside
-
-
 def test_live_page_animates_the_portrait_with_the_camera(server, clip, portrait, tmp_path, save_screenshot):
     url, app = server
     shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
@@ -205,7 +193,7 @@ def test_live_page_animates_the_portrait_with_the_camera(server, clip, portrait,
     # (the camera's 320 x 320 picture, sent back or resized, fails both)
     received = [_decode(pair["received"]).astype(np.float32) for pair in pairs]
     assert all(r.shape == portrait.shape for r in received), {r.shape for r in received}
-    outside = _outside_the_face(portrait)
+    outside = outside_the_face(portrait)
     away = [round(float(np.abs(r - portrait)[outside].mean()), 1) for r in received]
     assert max(away) < 8, away  # JPEG's loss and the head's motion: 2-3 grey levels
     driver, avatar_measures = _measure(pairs)

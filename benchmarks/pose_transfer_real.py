@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
     peers = [k for k in PEERS if any(r.peer == k for r in rows)]
     head = "| method | " + " | ".join(f"{PEERS[k]} rows ({table['copy source'][k][2]})" for k in peers)
-    print(f"\n{args.dataset} {args.split}: SSIM on the whole frame / on the 256 x 176 centre crop\n")
+    print(f"\n{args.dataset} {args.split}: SSIM on the photo's whole frame / on its centre crop at the 256 x 176 "
+          "aspect (DeepFashion: columns 40:216; a narrower photo: the whole frame)\n")
     print(head + " | all rows | " + " | ".join(NOT_COMPUTED) + " |")
     print("|---" * (len(peers) + 2 + len(NOT_COMPUTED)) + "|")
     for name, groups in table.items():

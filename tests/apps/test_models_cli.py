@@ -52,7 +52,7 @@ def test_commands_without_model_take_the_shipped_default_or_say_what_to_give(tmp
         assert pretrained.DEFAULT_MODELS[use] in err and "give --model" in err, err
 
     shipped = tmp_path / "pretrained"
-    ClothFlowPipeline(preset("tiny")).save_pretrained(shipped / pretrained.DEFAULT_MODELS["transfer"])
+    ClothFlowPipeline(preset("tiny")).save_pretrained(shipped / pretrained.DEFAULT_MODELS["transfer-synthetic"])
     monkeypatch.setattr(pretrained, "SHIPPED_DIR", shipped)
     report = tmp_path / "report"
     assert main(["evaluate", "--pairs", "4", "--out", str(report)]) in (0, None)

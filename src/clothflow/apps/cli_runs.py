@@ -232,7 +232,7 @@ def _run_evaluate(args) -> None:
         from clothflow.data.datasets.viton_layout import detect_layout
 
         tryon = args.data != "synthetic" and detect_layout(args.data) is not None
-        args.model = default_model(None, "tryon" if tryon else "transfer")
+        args.model = default_model(None, "tryon" if tryon else "transfer-synthetic" if args.data == "synthetic" else "transfer")
     kind = stored_kind(resolve_model(args.model))
     if kind == "parser":
         return _evaluate_parser(args)

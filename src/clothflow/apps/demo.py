@@ -32,7 +32,7 @@ from clothflow.evaluation.visualize import result_grid
 
 log = logging.getLogger("clothflow")
 
-DEMO_USES = {"transfer": "transfer", "tryon": "tryon-synthetic"}  # task -> key of DEFAULT_MODELS
+DEMO_USES = {"transfer": "transfer-synthetic", "tryon": "tryon-synthetic"}  # task -> key of DEFAULT_MODELS
 GRID_HEIGHT = 256  # rows of the shipped demo's result grids, in pixels
 
 

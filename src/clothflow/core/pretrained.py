@@ -35,7 +35,8 @@ CARD_NAME = "card.md"
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 # The shipped model each use defaults to: what a command takes when no --model is given.
 DEFAULT_MODELS = {
-    "transfer": "transfer-synthetic-256",  # pose transfer, synthetic people, 256 x 176
+    "transfer": "transfer-deepfashion-256",  # pose transfer of real people (DeepFashion), 256 x 176
+    "transfer-synthetic": "transfer-synthetic-256",  # pose transfer of the synthetic people (the demo), 256 x 176
     "tryon-synthetic": "tryon-synthetic-256",  # try-on of the synthetic examples, 256 x 192
     "tryon": "tryon-viton-256",  # try-on on real photos (VITON), 256 x 192
     "parser": "parser-viton-256",  # human parsing of real photos (VITON's parsings)

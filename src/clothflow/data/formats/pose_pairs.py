@@ -27,6 +27,7 @@ from pathlib import Path
 from clothflow.core.errors import ClothflowError
 
 REQUIRED_COLUMNS = ("dataset", "split", "person", "source", "target")
+HEADER_COLUMNS = REQUIRED_COLUMNS + ("peer", "peer_output")  # the optional ones last
 PAIR_TABLE_NAME = "pairs.csv"
 
 

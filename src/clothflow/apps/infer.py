@@ -87,6 +87,7 @@ def tryon_files(
     pose_file: str | Path | None = None,
     parser=None,
     estimated: list[str] | None = None,
+    parse_scheme: str = "auto",
 ) -> PipelineOutput:
     """Run virtual try-on on files.
 
@@ -95,18 +96,20 @@ def tryon_files(
         cloth: the in-shop garment photo.
         cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
             garment's pixels that are not near-white (in-shop photos are shot on white).
-        parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
+        parse: the person's parsing map (grey, palette or LIP-colour PNG; LIP, CIHP or CP-VTON+
+            ids, read as :func:`~clothflow.data.formats.label_maps.read_label_map` reads them); None:
             made by ``parser``, or without one the coarse parsing of
             :func:`clothflow.estimate.prepare.prepare_image` (``[pose]`` extra).
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
             person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
         parser: a :class:`~clothflow.models.parser.HumanParser` for a photo without ``parse``.
         estimated: a list that gets a line for each input estimated from the photo.
+        parse_scheme: the label scheme of ``parse``: "auto", "lip", "cihp" or "lip-neck".
     """
     from clothflow.data.formats.label_maps import read_mask
 
     image = read_image(person)
-    labels_map = None if parse is None else read_label_map(parse)
+    labels_map = None if parse is None else read_label_map(parse, parse_scheme)
     if labels_map is not None and labels_map.shape != image.shape[:2]:
         raise ClothflowError(
             f"parsing map is {labels_map.shape[0]}x{labels_map.shape[1]} but the person image is "

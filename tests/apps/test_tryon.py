@@ -123,3 +123,22 @@ def test_tryon_cli_single_and_batch(tmp_path, capsys, tryon_cfg):
     report = capsys.readouterr().out
     assert "skipped 1 bad pairs" in report and "missing_0.jpg" in report
     assert len(list((tmp_path / "b3").glob("*__*.png"))) == 3
+
+
+def test_tryon_results_at_the_photo_size(shared_data, tmp_path, tryon_cfg):
+    """A 1024 x 768 VITON-HD photo gives a 1024 x 768 result, one pair or a folder (the network runs at 64 x 44)."""
+    root = shared_data / "vitonhd_samples" / "test"
+    model = tmp_path / "model"
+    ClothFlowPipeline(tryon_cfg).save_pretrained(model)
+    person = sorted((root / "image").iterdir())[0]
+    cloth = sorted((root / "cloth").iterdir())[0]
+    single = tmp_path / "single.png"
+    assert main(["tryon", "--model", str(model), "--person", str(person), "--cloth", str(cloth),
+                 "--cloth-mask", str(root / "cloth-mask" / cloth.name), "--parse", str(root / "image-parse" / f"{person.stem}.png"),
+                 "--pose", str(root / "openpose-json" / f"{person.stem}_keypoints.json"), "--out", str(single)]) == 0
+    assert cv2.imread(str(single)).shape == (1024, 768, 3)
+    out = tmp_path / "batch"
+    assert main(["tryon", "--model", str(model), "--data", str(root), "--pairs", str(root.parent / "test_pairs.txt"),
+                 "--out", str(out)]) == 0
+    written = sorted(out.glob("*__*.png"))
+    assert written and all(cv2.imread(str(p)).shape == (1024, 768, 3) for p in written)

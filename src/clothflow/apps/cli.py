@@ -178,7 +178,7 @@ def _run_tryon(args) -> None:
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
     if single:
         from clothflow.apps.infer import tryon_files
-        from clothflow.core.images import save_png, to_uint8
+        from clothflow.core.images import save_png
 
         if args.person is None or args.cloth is None:
             raise ClothflowError("tryon: a single pair needs both --person and --cloth")
@@ -189,10 +189,10 @@ def _run_tryon(args) -> None:
         result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose, parser, estimated,
                              args.parse_scheme)
         writable_dir(args.out.parent if str(args.out.parent) else Path("."))
-        save_png(args.out, to_uint8(result.image[0]))
+        save_png(args.out, result.image)
         for note in estimated:
             print(f"estimated {note}")
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out} ({result.image.shape[0]} x {result.image.shape[1]}, the person photo's size)")
         return
     from clothflow.apps.batch import tryon_folder
 

@@ -142,3 +142,43 @@ def test_tryon_results_at_the_photo_size(shared_data, tmp_path, tryon_cfg):
                  "--out", str(out)]) == 0
     written = sorted(out.glob("*__*.png"))
     assert written and all(cv2.imread(str(p)).shape == (1024, 768, 3) for p in written)
+
+
+def test_tryon_folder_without_a_pair_list_is_paired(shared_data, tmp_path, tryon_cfg):
+    """A VITON-HD test folder with no pairs file: each person in their own garment (same file name)."""
+    import shutil
+
+    src = shared_data / "vitonhd_samples" / "test"
+    root = tmp_path / "test"
+    for sub in ("image", "image-parse", "openpose-json"):
+        shutil.copytree(src / sub, root / sub)
+    (root / "cloth").mkdir()
+    (root / "cloth-mask").mkdir()
+    persons = sorted(p.name for p in (root / "image").iterdir())[:2]
+    for p in sorted((root / "image").iterdir())[2:]:
+        p.unlink()
+    for person, cloth in zip(persons, sorted((src / "cloth").iterdir())):  # VITON-HD: the own garment has the person's name
+        shutil.copy(cloth, root / "cloth" / person)
+        shutil.copy(src / "cloth-mask" / cloth.name, root / "cloth-mask" / person)
+    own = persons
+    model = tmp_path / "model"
+    ClothFlowPipeline(tryon_cfg).save_pretrained(model)
+    out = tmp_path / "out"
+    assert main(["tryon", "--model", str(model), "--data", str(root), "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.glob("*__*.png"))
+    assert written == [f"{p[:-4]}__{p[:-4]}.png" for p in own]
+
+
+def test_inspect_a_folder_without_a_pair_list_checks_the_own_garments(shared_data, tmp_path):
+    import shutil
+
+    from clothflow.data.datasets.viton import check_layout
+
+    src = shared_data / "vitonhd_samples" / "test"
+    root = tmp_path / "test"
+    for sub in ("image", "image-parse", "openpose-json", "cloth", "cloth-mask"):
+        shutil.copytree(src / sub, root / sub)
+    problems = check_layout(root, deep=False)
+    missing = [p for p in problems if "missing (cloth of" in p]
+    assert len(missing) == 6 and any("00891_00.jpg" in p for p in missing), problems  # no person has their own garment
+    assert not any("no pair list" in p for p in problems)

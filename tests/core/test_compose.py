@@ -37,9 +37,14 @@ def test_smooth_flow_upsampled_bilinearly_has_no_steps():
     assert torch.allclose(upsample_flow(flow, (32, 24)), up, atol=1e-5)
 
 
-def test_flow_net_final_upsampling_is_bilinear_by_default():
+def test_flow_net_final_upsampling_bilinear_in_presets_nearest_for_older_models():
+    from clothflow.core.config import from_dict
+    from clothflow.models.config import preset
+
+    assert preset("tiny").flow.final_upsampling == "bilinear"
+    assert from_dict(FlowConfig, {"base_channels": 8}).final_upsampling == "nearest"  # saved before the field
     torch.manual_seed(0)
-    net = FlowNet(FlowConfig(base_channels=8, num_levels=2)).eval()
+    net = FlowNet(FlowConfig(base_channels=8, num_levels=2, final_upsampling="bilinear")).eval()
     x = [torch.rand(1, c, 32, 24) for c in (3, 1, 9, 9)]
     with torch.no_grad():
         smooth = net(*x).flow

@@ -11,7 +11,7 @@ is estimated coarse to fine (ClothFlow eq. 1-2)::
 with ``U`` = :func:`~clothflow.core.ops.warp.upflow` (x2 nearest, values doubled) and ``W`` =
 :func:`~clothflow.core.ops.warp.warp` (bilinear, zeros outside). Every flow is in pixels of its own
 level, target -> source. The full-resolution flow is ``F_1`` upsampled x2 (the paper's
-``c_s'' = W(c_s, U(F_1))``), bilinearly by default (``FlowConfig.final_upsampling``; nearest
+``c_s'' = W(c_s, U(F_1))``), bilinearly in the presets (``FlowConfig.final_upsampling``; nearest
 leaves 2 x 2 steps in the flow, and a staircase along the warped garment's stripes and edges),
 and the warped cloth and mask are the *unpadded* full-resolution source warped by it.
 
@@ -56,8 +56,9 @@ class FlowConfig:
         target_extra_channels: extra target-side input channels (e.g. 3 for target IUV).
         max_channels: width cap of the pyramids and estimators.
         final_upsampling: how the finest flow is brought to full resolution: "bilinear"
-            (smooth) or "nearest" (the paper's ``U``, in 2 x 2 steps). Inside the cascade ``U``
-            stays nearest, as the estimators were trained with it.
+            (smooth; the presets') or "nearest" (the paper's ``U``, in 2 x 2 steps; the default,
+            so that a model saved before the field existed runs as it was scored). Inside the
+            cascade ``U`` stays nearest, as the estimators were trained with it.
     """
 
     base_channels: int = 64
@@ -66,7 +67,7 @@ class FlowConfig:
     source_extra_channels: int = 0
     target_extra_channels: int = 0
     max_channels: int = 256
-    final_upsampling: str = "bilinear"
+    final_upsampling: str = "nearest"
 
     def __post_init__(self) -> None:
         if self.final_upsampling not in ("nearest", "bilinear"):

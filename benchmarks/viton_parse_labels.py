@@ -31,7 +31,7 @@ def shares(parse_dir: Path, names: list[str]) -> dict[int, list[float]]:
     """Per class: its share of its garment on every photo that has it."""
     out: dict[int, list[float]] = {c: [] for c in CLASSES}
     for name in names:
-        ids = read_label_map(parse_dir / (Path(name).stem + ".png"), "cihp")  # as the VITON loader reads it
+        ids = read_label_map(parse_dir / (Path(name).stem + ".png"))  # as the VITON loader reads it
         for c, garment in CLASSES.items():
             n = int((ids == c).sum())
             if n:

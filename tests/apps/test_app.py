@@ -53,8 +53,11 @@ def test_examples_are_deterministic_and_complete(examples):
 
 
 def test_tryon_and_transfer_give_display_size_pictures(pipes, examples):
-    view = run_tryon(pipes["tryon"], examples.tryon_people[0], examples.garments[1])
-    for picture in (view.result, view.layout, view.warped):
+    person = examples.tryon_people[0]
+    view = run_tryon(pipes["tryon"], person, examples.garments[1])
+    assert view.result.shape == person.image.shape and view.result.dtype == np.uint8  # the photo's size
+    assert person.image.shape[0] != 256  # so the line above tells the photo's size from the display size
+    for picture in (view.layout, view.warped):
         assert picture.shape == (256, 176, 3) and picture.dtype == np.uint8
     out = run_transfer(pipes["transfer"], examples.people[0], examples.poses[1])
     assert out.shape == (256, 176, 3)

@@ -123,3 +123,62 @@ def test_tryon_cli_single_and_batch(tmp_path, capsys, tryon_cfg):
     report = capsys.readouterr().out
     assert "skipped 1 bad pairs" in report and "missing_0.jpg" in report
     assert len(list((tmp_path / "b3").glob("*__*.png"))) == 3
+
+
+def test_tryon_results_at_the_photo_size(shared_data, tmp_path, tryon_cfg):
+    """A 1024 x 768 VITON-HD photo gives a 1024 x 768 result, one pair or a folder (the network runs at 64 x 44)."""
+    root = shared_data / "vitonhd_samples" / "test"
+    model = tmp_path / "model"
+    ClothFlowPipeline(tryon_cfg).save_pretrained(model)
+    person = sorted((root / "image").iterdir())[0]
+    cloth = sorted((root / "cloth").iterdir())[0]
+    single = tmp_path / "single.png"
+    assert main(["tryon", "--model", str(model), "--person", str(person), "--cloth", str(cloth),
+                 "--cloth-mask", str(root / "cloth-mask" / cloth.name), "--parse", str(root / "image-parse" / f"{person.stem}.png"),
+                 "--pose", str(root / "openpose-json" / f"{person.stem}_keypoints.json"), "--out", str(single)]) == 0
+    assert cv2.imread(str(single)).shape == (1024, 768, 3)
+    out = tmp_path / "batch"
+    assert main(["tryon", "--model", str(model), "--data", str(root), "--pairs", str(root.parent / "test_pairs.txt"),
+                 "--out", str(out)]) == 0
+    written = sorted(out.glob("*__*.png"))
+    assert written and all(cv2.imread(str(p)).shape == (1024, 768, 3) for p in written)
+
+
+def test_tryon_folder_without_a_pair_list_is_paired(shared_data, tmp_path, tryon_cfg):
+    """A VITON-HD test folder with no pairs file: each person in their own garment (same file name)."""
+    import shutil
+
+    src = shared_data / "vitonhd_samples" / "test"
+    root = tmp_path / "test"
+    for sub in ("image", "image-parse", "openpose-json"):
+        shutil.copytree(src / sub, root / sub)
+    (root / "cloth").mkdir()
+    (root / "cloth-mask").mkdir()
+    persons = sorted(p.name for p in (root / "image").iterdir())[:2]
+    for p in sorted((root / "image").iterdir())[2:]:
+        p.unlink()
+    for person, cloth in zip(persons, sorted((src / "cloth").iterdir())):  # VITON-HD: the own garment has the person's name
+        shutil.copy(cloth, root / "cloth" / person)
+        shutil.copy(src / "cloth-mask" / cloth.name, root / "cloth-mask" / person)
+    own = persons
+    model = tmp_path / "model"
+    ClothFlowPipeline(tryon_cfg).save_pretrained(model)
+    out = tmp_path / "out"
+    assert main(["tryon", "--model", str(model), "--data", str(root), "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.glob("*__*.png"))
+    assert written == [f"{p[:-4]}__{p[:-4]}.png" for p in own]
+
+
+def test_inspect_a_folder_without_a_pair_list_checks_the_own_garments(shared_data, tmp_path):
+    import shutil
+
+    from clothflow.data.datasets.viton import check_layout
+
+    src = shared_data / "vitonhd_samples" / "test"
+    root = tmp_path / "test"
+    for sub in ("image", "image-parse", "openpose-json", "cloth", "cloth-mask"):
+        shutil.copytree(src / sub, root / sub)
+    problems = check_layout(root, deep=False)
+    missing = [p for p in problems if "missing (cloth of" in p]
+    assert len(missing) == 6 and any("00891_00.jpg" in p for p in missing), problems  # no person has their own garment
+    assert not any("no pair list" in p for p in problems)

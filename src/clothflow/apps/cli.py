@@ -150,7 +150,9 @@ def _add_tryon(sub) -> None:
     p.add_argument("--person", type=Path, help="person image (single pair)")
     p.add_argument("--cloth", type=Path, help="in-shop garment image (single pair)")
     p.add_argument("--cloth-mask", type=Path, help="garment mask (default: non-white pixels of the garment)")
-    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP ids); default: made by --parser")
+    p.add_argument("--parse", type=Path, help="the person's parsing map (LIP, CIHP or CP-VTON+ ids); default: made by --parser")
+    p.add_argument("--parse-scheme", default="auto", help="label scheme of --parse: lip, cihp (10 = neck), "
+                   "lip-neck (CP-VTON+'s image-parse-new, 20 = neck), or auto (default: told from the file)")
     p.add_argument("--parser", help="human parser for photos without --parse: a folder or a shipped name (default: "
                    "the shipped parser; without one, a coarse parsing from the pose, needs [pose])")
     p.add_argument("--pose", type=Path, help="the person's OpenPose JSON; default: estimated (needs [pose])")
@@ -176,7 +178,7 @@ def _run_tryon(args) -> None:
         raise ClothflowError("this model was trained for pose transfer; train one with --task tryon", args.model)
     if single:
         from clothflow.apps.infer import tryon_files
-        from clothflow.core.images import save_png, to_uint8
+        from clothflow.core.images import save_png
 
         if args.person is None or args.cloth is None:
             raise ClothflowError("tryon: a single pair needs both --person and --cloth")
@@ -184,12 +186,13 @@ def _run_tryon(args) -> None:
 
         parser = load_parser(args.parser) if args.parse is None else None
         estimated: list[str] = []
-        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose, parser, estimated)
+        result = tryon_files(pipe, args.person, args.cloth, args.cloth_mask, args.parse, args.pose, parser, estimated,
+                             args.parse_scheme)
         writable_dir(args.out.parent if str(args.out.parent) else Path("."))
-        save_png(args.out, to_uint8(result.image[0]))
+        save_png(args.out, result.image)
         for note in estimated:
             print(f"estimated {note}")
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out} ({result.image.shape[0]} x {result.image.shape[1]}, the person photo's size)")
         return
     from clothflow.apps.batch import tryon_folder
 

@@ -1,14 +1,23 @@
-"""Inference from files: read a person, its parsing and a target pose; write the result."""
+"""The inference engine's try-on and pose transfer on photos: run the network at its size, give the result at the photo's.
+
+Try-on (:func:`tryon_arrays`, which every front door calls: ``clothflow tryon`` for one pair or
+a folder, and the web page) runs the network at its training size and composes the result back
+into the photo at the photo's own size (:func:`compose_tryon`, :mod:`clothflow.core.ops.compose`):
+the person's own pixels wherever try-on changes nothing, the full-resolution garment warped by
+the upsampled flow where the garment is.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from clothflow.core.images import image_tensor, label_tensor, mask_tensor, resized_image_tensor, to_uint8
-from clothflow.core.ops import pose
+from clothflow.core.ops import labels, pose
+from clothflow.core.ops.compose import changed_region, compose_full_size
 from clothflow.core.ops.garment_mask import mask_from_white
 from clothflow.data.formats.images import read_rgb as read_image
 from clothflow.data.formats.keypoints import read_keypoints
@@ -87,26 +96,32 @@ def tryon_files(
     pose_file: str | Path | None = None,
     parser=None,
     estimated: list[str] | None = None,
-) -> PipelineOutput:
-    """Run virtual try-on on files.
+    parse_scheme: str = "auto",
+) -> TryonResult:
+    """Run virtual try-on on files; the result at the person photo's size (:func:`tryon_arrays`).
 
     Args:
         person: the person photo (any size; resized to the model's).
         cloth: the in-shop garment photo.
         cloth_mask: its mask (any single-channel image, > 127 = garment); default: the
             garment's pixels that are not near-white (in-shop photos are shot on white).
-        parse: the person's parsing map (LIP ids; grey, palette or LIP-colour PNG); None:
+        parse: the person's parsing map (grey, palette or LIP-colour PNG; LIP, CIHP or CP-VTON+
+            ids, read as :func:`~clothflow.data.formats.label_maps.read_label_map` reads them); None:
             made by ``parser``, or without one the coarse parsing of
             :func:`clothflow.estimate.prepare.prepare_image` (``[pose]`` extra).
         pose_file: the person's keypoints (OpenPose JSON, COCO-18 or BODY_25), in the
             person image's pixel frame; None: estimated from the photo (``[pose]`` extra).
         parser: a :class:`~clothflow.models.parser.HumanParser` for a photo without ``parse``.
         estimated: a list that gets a line for each input estimated from the photo.
+        parse_scheme: the label scheme of ``parse``: "auto", "lip", "cihp" or "lip-neck".
+
+    Returns:
+        A :class:`TryonResult`: the network's output at its size, the result at the photo's.
     """
     from clothflow.data.formats.label_maps import read_mask
 
     image = read_image(person)
-    labels_map = None if parse is None else read_label_map(parse)
+    labels_map = None if parse is None else read_label_map(parse, parse_scheme)
     if labels_map is not None and labels_map.shape != image.shape[:2]:
         raise ClothflowError(
             f"parsing map is {labels_map.shape[0]}x{labels_map.shape[1]} but the person image is "
@@ -143,14 +158,93 @@ def tryon_files(
             )
     if mask.sum() == 0:
         raise ClothflowError("the garment mask is empty (no garment found)", cloth_mask or cloth)
-    size = pipe.config.size
-    kps = pose.scale_keypoints(person_kps, image.shape[:2], size)
-    with torch.inference_mode():
-        return pipe.tryon(
-            resized_image_tensor(image, size),
-            label_tensor(labels_map, size),
-            torch.from_numpy(kps).unsqueeze(0),
-            resized_image_tensor(garment, size),
-            mask_tensor(mask, size),
-        )
+    return tryon_arrays(pipe, image, labels_map, person_kps, garment, mask)
 
+
+@dataclass
+class TryonResult:
+    """A try-on result.
+
+    Attributes:
+        output: the pipeline's output at its size (layout, flow, warped garment, image).
+        image: H x W x 3 uint8, the result at the person photo's size.
+    """
+
+    output: PipelineOutput
+    image: np.ndarray
+
+
+def tryon_arrays(
+    pipe: ClothFlowPipeline,
+    image: np.ndarray,
+    labels_map: np.ndarray,
+    keypoints: np.ndarray,
+    garment: np.ndarray,
+    mask: np.ndarray,
+) -> TryonResult:
+    """Virtual try-on of one person photo and one garment photo, the result at the photo's size.
+
+    Args:
+        image: H x W x 3 uint8 RGB person photo (any size; resized to the network's).
+        labels_map: H x W LIP ids of the person (:func:`~clothflow.data.formats.label_maps.read_label_map`).
+        keypoints: 18 x 2 keypoints in the photo's pixels, -1 missing.
+        garment: Hg x Wg x 3 uint8 RGB in-shop garment.
+        mask: Hg x Wg garment mask (> 0 = garment).
+
+    Returns:
+        A :class:`TryonResult`.
+    """
+    size = pipe.config.size
+    parse = label_tensor(labels_map, size)
+    kps = pose.scale_keypoints(keypoints, image.shape[:2], size)
+    with torch.inference_mode():
+        out = pipe.tryon(resized_image_tensor(image, size), parse, torch.from_numpy(kps).unsqueeze(0),
+                         resized_image_tensor(garment, size), mask_tensor(mask, size))
+    return TryonResult(out, compose_tryon(out, parse, 0, image, garment, mask))
+
+
+def compose_tryon(
+    out: PipelineOutput, person_parse: torch.Tensor, index: int, photo: np.ndarray, garment: np.ndarray,
+    mask: np.ndarray,
+) -> np.ndarray:
+    """Item ``index`` of a try-on batch composed into its person photo at the photo's size.
+
+    The photo's own pixels are kept wherever try-on changes nothing (outside the old and new
+    garment and the arms, grown and feathered: :func:`~clothflow.core.ops.compose.changed_region`);
+    inside, the network's image upsampled, with the full-resolution garment's detail where the
+    network kept the warped garment (:func:`~clothflow.core.ops.compose.compose_full_size`).
+
+    Args:
+        out: the pipeline's output for the batch.
+        person_parse: N x h x w LIP ids the batch's persons were given, at the network's size.
+        index: which item.
+        photo: H x W x 3 uint8 RGB, the item's person photo at its own size.
+        garment: Hg x Wg x 3 uint8 RGB, its in-shop garment at its own size.
+        mask: Hg x Wg, the garment's mask (> 0 = garment).
+
+    Returns:
+        H x W x 3 uint8.
+    """
+    import cv2
+
+    h, w = photo.shape[:2]
+    i = slice(index, index + 1)
+    layout = out.layout[i] if out.layout is not None else None
+    region = changed_region(labels.to_groups(person_parse[i]), layout)
+    cloth_used = out.composition_mask
+    if cloth_used is None:  # a network that renders directly (or an ONNX file without it): where its layout has the garment
+        from clothflow.core.ops.agnostic import garment_mask
+
+        cloth_used = out.flow.warped_mask * (garment_mask(out.layout) if out.layout is not None else 1.0)
+    interp = cv2.INTER_AREA if garment.shape[0] >= h and garment.shape[1] >= w else cv2.INTER_LINEAR
+    big_garment = cv2.resize(garment, (w, h), interpolation=interp)
+    big_mask = cv2.resize((mask > 0).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    masked = image_tensor(big_garment)[None] * torch.from_numpy(big_mask)[None, None]
+    photo_t = image_tensor(photo)[None]
+    with torch.inference_mode():
+        result, alpha = compose_full_size(photo_t, masked, out.image[i].float(), out.flow.flow[i].float(),
+                                          out.flow.warped_cloth[i].float(), cloth_used[i].float(), region)
+    full = to_uint8(result[0])
+    keep = (alpha[0, 0] == 0).numpy()
+    full[keep] = photo[keep]  # the photo's pixels, exactly, wherever nothing changed
+    return full

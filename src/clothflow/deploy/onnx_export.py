@@ -74,7 +74,8 @@ def input_names(config: PipelineConfig) -> tuple[str, ...]:
 def flatten_result(r: PipelineOutput) -> dict[str, torch.Tensor]:
     """A result as named tensors, in the exported graph's output order (None fields left out)."""
     named = {"image": r.image, "layout": r.layout, "layout_logits": r.layout_logits, "flow": r.flow.flow,
-             "warped_cloth": r.flow.warped_cloth, "warped_mask": r.flow.warped_mask}
+             "warped_cloth": r.flow.warped_cloth, "warped_mask": r.flow.warped_mask,
+             "composition_mask": r.composition_mask}
     named.update({f"flows.{i}": f for i, f in enumerate(r.flow.flows)})
     return {k: v for k, v in named.items() if v is not None}
 
@@ -212,7 +213,7 @@ class OnnxPipeline:
         flow = FlowOutput(flows=levels, flow=outs["flow"], warped_cloth=outs["warped_cloth"],
                           warped_mask=outs["warped_mask"])
         return PipelineOutput(image=outs["image"], layout_logits=outs.get("layout_logits"), layout=outs.get("layout"),
-                              flow=flow)
+                              flow=flow, composition_mask=outs.get("composition_mask"))
 
     def transfer(self, src_image, src_parse, tgt_pose, src_iuv=None, tgt_iuv=None) -> PipelineOutput:
         """Pose transfer; arguments as :meth:`ClothFlowPipeline.transfer`."""

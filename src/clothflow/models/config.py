@@ -122,7 +122,7 @@ def preset(name: str, task: str = "transfer") -> PipelineConfig:
         task=task,
         size=size,
         layout=LayoutConfig(base_channels=base, depth=4, scale=scale),
-        flow=FlowConfig(base_channels=base, num_levels=4),
+        flow=FlowConfig(base_channels=base, num_levels=4, final_upsampling="bilinear"),
         render=RenderConfig(base_channels=base, depth=4, scale=scale),
     )
 

@@ -10,9 +10,10 @@ is estimated coarse to fine (ClothFlow eq. 1-2)::
 
 with ``U`` = :func:`~clothflow.core.ops.warp.upflow` (x2 nearest, values doubled) and ``W`` =
 :func:`~clothflow.core.ops.warp.warp` (bilinear, zeros outside). Every flow is in pixels of its own
-level, target -> source. The full-resolution flow is ``U(F_1)`` (nearest, x2, as in the paper's
-``c_s'' = W(c_s, U(F_1))``), and the warped cloth and mask are the *unpadded* full-resolution
-source warped by it.
+level, target -> source. The full-resolution flow is ``F_1`` upsampled x2 (the paper's
+``c_s'' = W(c_s, U(F_1))``), bilinearly in the presets (``FlowConfig.final_upsampling``; nearest
+leaves 2 x 2 steps in the flow, and a staircase along the warped garment's stripes and edges),
+and the warped cloth and mask are the *unpadded* full-resolution source warped by it.
 
 Sizes: the pyramid needs H and W divisible by :attr:`FlowNet.size_multiple` (2^L);
 :meth:`FlowNet.forward` pads its inputs on the right/bottom (replicate) to that multiple and
@@ -21,8 +22,8 @@ returns are at the padded level sizes. :meth:`FlowNet.cascade` works on already-
 inputs and raises ValueError otherwise.
 
 ``num_levels=1`` (the "no cascade" ablation): the encoders then have a stride-2 stem before
-the single level, so the one flow is estimated at 1/4 resolution and upsampled x4 (nearest,
-values x4); the size multiple is 4.
+the single level, so the one flow is estimated at 1/4 resolution and upsampled x4 (values x4);
+the size multiple is 4.
 
 Example:
     >>> import torch
@@ -54,6 +55,10 @@ class FlowConfig:
         source_extra_channels: extra source-side input channels (e.g. 3 for source IUV).
         target_extra_channels: extra target-side input channels (e.g. 3 for target IUV).
         max_channels: width cap of the pyramids and estimators.
+        final_upsampling: how the finest flow is brought to full resolution: "bilinear"
+            (smooth; the presets') or "nearest" (the paper's ``U``, in 2 x 2 steps; the default,
+            so that a model saved before the field existed runs as it was scored). Inside the
+            cascade ``U`` stays nearest, as the estimators were trained with it.
     """
 
     base_channels: int = 64
@@ -62,6 +67,11 @@ class FlowConfig:
     source_extra_channels: int = 0
     target_extra_channels: int = 0
     max_channels: int = 256
+    final_upsampling: str = "nearest"
+
+    def __post_init__(self) -> None:
+        if self.final_upsampling not in ("nearest", "bilinear"):
+            raise ValueError(f"flow.final_upsampling must be nearest or bilinear, got {self.final_upsampling!r}")
 
 
 @dataclass
@@ -278,4 +288,4 @@ class FlowNet(nn.Module):
 
     def full_flow(self, flows: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
         """The finest flow brought to full resolution (``U(F_1)``) and cropped to ``size`` (H, W)."""
-        return upflow(flows[-1], self.finest_factor)[..., : size[0], : size[1]]
+        return upflow(flows[-1], self.finest_factor, mode=self.config.final_upsampling)[..., : size[0], : size[1]]

@@ -41,12 +41,15 @@ class PipelineOutput:
         layout_logits: N x C x H x W stage-1 logits (None without a layout stage).
         layout: N x H x W predicted target classes (argmax; None without a layout stage).
         flow: stage-2 output (every level's flow, full-size flow, warped cloth and mask).
+        composition_mask: N x 1 x H x W where stage 3 kept the warped cloth's pixels (its blending
+            mask, :mod:`clothflow.models.render`); None when it renders directly, or from ONNX.
     """
 
     image: torch.Tensor
     layout_logits: torch.Tensor | None
     layout: torch.Tensor | None
     flow: FlowOutput
+    composition_mask: torch.Tensor | None = None
 
 
 class ClothFlowPipeline(PretrainedMixin, nn.Module):
@@ -123,8 +126,9 @@ class ClothFlowPipeline(PretrainedMixin, nn.Module):
         logits = self.predict_layout(x) if self.layout is not None else None
         tgt_classes = logits.argmax(1) if logits is not None else None
         flow = self.estimate_flow(x, tgt_classes)
-        image = self.render_output(x, flow, tgt_classes).image
-        return PipelineOutput(image=image, layout_logits=logits, layout=tgt_classes, flow=flow)
+        rendered = self.render_output(x, flow, tgt_classes)
+        return PipelineOutput(image=rendered.image, layout_logits=logits, layout=tgt_classes, flow=flow,
+                              composition_mask=rendered.composition_mask)
 
     def forward(self, *inputs: torch.Tensor) -> PipelineOutput:
         """Run the configured task on its inputs (:meth:`Task.input_names` order)."""

@@ -27,7 +27,7 @@ import torch
 from clothflow.core.ops import labels, pose
 from clothflow.core.errors import ClothflowError
 from clothflow.core.ops.garment_mask import mask_from_white
-from clothflow.core.images import image_tensor, label_tensor, mask_tensor, resized_image_tensor
+from clothflow.core.images import image_tensor
 from clothflow.data.formats.images import MAX_UPLOAD_BYTES, ImageFileError, read_rgb
 from clothflow.models.parser import HumanParser
 from clothflow.models.pipeline import ClothFlowPipeline
@@ -107,7 +107,7 @@ class Examples:
 
 @dataclass(frozen=True)
 class TryonView:
-    """The try-on result for display: result, predicted layout (colours) and warped garment, H x W x 3 uint8."""
+    """The try-on result (at the person photo's size), predicted layout (colours) and warped garment (display size), H x W x 3 uint8."""
 
     result: np.ndarray
     layout: np.ndarray
@@ -236,17 +236,6 @@ def to_display(image: np.ndarray, height: int = DISPLAY_HEIGHT, nearest: bool = 
     return cv2.resize(image, (width, height), interpolation=interp)
 
 
-def _person_tensors(pipe: ClothFlowPipeline, person: PersonInput, need_pose: bool) -> tuple[torch.Tensor, ...]:
-    if person.parse is None or (need_pose and person.keypoints is None):
-        raise ClothflowError(f"{person.name}: its parsing and pose are unknown; upload it again")
-    size = pipe.config.size
-    tensors = [resized_image_tensor(person.image, size), label_tensor(person.parse, size)]
-    if need_pose:
-        kps = pose.scale_keypoints(person.keypoints, person.image.shape[:2], size)
-        tensors.append(torch.from_numpy(kps).unsqueeze(0))
-    return tuple(tensors)
-
-
 def tryon_model_for(person: PersonInput | None, synthetic: ClothFlowPipeline | None,
                     photos: PhotoModels | None) -> tuple[ClothFlowPipeline, str]:
     """The try-on model that serves ``person`` and what to say of it: uploaded photos go to the
@@ -291,23 +280,26 @@ def load_photo_models(model: str | Path | None = None, parser: str | Path | None
 
 
 def run_tryon(pipe: ClothFlowPipeline, person: PersonInput | None, garment: GarmentInput | None) -> TryonView:
-    """Dress ``person`` in ``garment``; pictures at :data:`DISPLAY_HEIGHT` rows.
+    """Dress ``person`` in ``garment``: the result at the person photo's size (the engine's
+    :func:`~clothflow.apps.infer.tryon_arrays`), the layout and warped garment at :data:`DISPLAY_HEIGHT` rows.
 
     Raises:
         ClothflowError: an input missing, or the pipeline is not a try-on model.
     """
+    from clothflow.apps.infer import tryon_arrays
+
     if pipe.config.task != "tryon":
         raise ClothflowError("the loaded try-on model was trained for pose transfer")
     if person is None or garment is None:
         raise ClothflowError("pick or upload a person and a garment first")
-    size = pipe.config.size
+    if person.parse is None or person.keypoints is None:
+        raise ClothflowError(f"{person.name}: its parsing and pose are unknown; upload it again")
     mask = mask_from_white(garment.image) if garment.mask is None else garment.mask
-    with torch.inference_mode():
-        out = pipe.tryon(*_person_tensors(pipe, person, need_pose=True), resized_image_tensor(garment.image, size),
-                         mask_tensor(mask, size))
+    result = tryon_arrays(pipe, person.image, person.parse, person.keypoints, garment.image, mask)
+    out = result.output
     layout = labels.colourise(out.layout[0].numpy())
     warped = to_uint8(out.flow.warped_cloth[0] * out.flow.warped_mask[0] + (1 - out.flow.warped_mask[0]))
-    return TryonView(to_display(to_uint8(out.image[0])), to_display(layout, nearest=True), to_display(warped))
+    return TryonView(result.image, to_display(layout, nearest=True), to_display(warped))
 
 
 def run_transfer(pipe: ClothFlowPipeline, person: PersonInput | None, target: TargetPose | None) -> np.ndarray:

@@ -41,13 +41,50 @@ LIP = {name: idx for idx, name in LIP_LABELS.items()}
 # LIP ids that name a side, and their mirror: left/right arm, leg and shoe.
 LIP_MIRROR = {14: 15, 15: 14, 16: 17, 17: 16, 18: 19, 19: 18}
 
-# CIHP (and the VITON / VITON-HD parsings made with CIHP-trained parsers) use the LIP ids
-# except 10, which is "torso-skin" (neck and exposed chest) instead of LIP's "jumpsuits".
-# Torso skin is skin that clothing may cover or reveal, like bare arms, so it is mapped to a
-# skin id of the "arms" group (LIP 14) rather than to "dress", where LIP 10 would put it.
+# The one reading of every parsing: LIP ids, with the neck (and other bare torso skin) as
+# background, as VITON's own ``image-parse`` and the parser trained on it mark it. The schemes
+# files come in, and how each maps to it:
+# - "lip": LIP ids as they are (10 is "jumpsuits", a garment).
+# - "cihp": CIHP, and the VITON / VITON-HD parsings made with CIHP-trained parsers, use the LIP
+#   ids except 10, which is "torso-skin" (the neck, a bare chest): read as background. Read as an
+#   arm it was hidden by the clothing-agnostic person and covered by the new garment (every
+#   person got a turtleneck); read as LIP's "jumpsuits" it was part of the dress class.
+# - "lip-neck": CP-VTON+'s corrected VITON parsing (``image-parse-new``): the LIP ids plus 20,
+#   the neck: read as background (where VITON's ``image-parse`` has it).
+NECK = 0
 CIHP_TORSO_SKIN = 10
+LIP_NECK = 20
 CIHP_TO_LIP = np.arange(256, dtype=np.uint8)
-CIHP_TO_LIP[CIHP_TORSO_SKIN] = 14
+CIHP_TO_LIP[CIHP_TORSO_SKIN] = NECK
+LIP_NECK_TO_LIP = np.arange(256, dtype=np.uint8)
+LIP_NECK_TO_LIP[LIP_NECK] = NECK
+SCHEME_TO_LIP: dict[str, np.ndarray] = {
+    "lip": np.arange(256, dtype=np.uint8),
+    "cihp": CIHP_TO_LIP,
+    "lip-neck": LIP_NECK_TO_LIP,
+}
+# The largest id each scheme's files hold.
+SCHEME_MAX_ID: dict[str, int] = {"lip": len(LIP_LABELS) - 1, "cihp": len(LIP_LABELS) - 1, "lip-neck": LIP_NECK}
+
+
+def to_lip(ids: np.ndarray, scheme: str) -> np.ndarray:
+    """Map a parsing in one of :data:`SCHEME_TO_LIP`'s schemes to the one reading (LIP ids, neck = background).
+
+    Args:
+        ids: H x W uint8 ids as the file stores them.
+        scheme: "lip", "cihp" or "lip-neck".
+
+    Returns:
+        H x W uint8 LIP ids in [0, 20).
+
+    Example:
+        >>> to_lip(np.array([[10, 13]], np.uint8), "cihp").tolist(), to_lip(np.array([[10, 20]], np.uint8), "lip-neck").tolist()
+        ([[0, 13]], [[10, 0]])
+    """
+    if scheme not in SCHEME_TO_LIP:
+        raise ValueError(f"unknown label scheme {scheme!r}; choose one of {', '.join(SCHEME_TO_LIP)}")
+    return SCHEME_TO_LIP[scheme][ids]
+
 
 # Model classes, each a group of LIP ids.
 GROUPS: dict[str, tuple[int, ...]] = {

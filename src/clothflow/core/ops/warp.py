@@ -68,9 +68,41 @@ def warp(x: torch.Tensor, flow: torch.Tensor, padding_mode: str = "zeros") -> to
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
 
 
-def upflow(flow: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """Nearest-neighbour upsampling of a pixel flow; values scale with the resolution."""
-    return factor * F.interpolate(flow, scale_factor=factor, mode="nearest")
+def upflow(flow: torch.Tensor, factor: int = 2, mode: str = "nearest") -> torch.Tensor:
+    """Upsample a pixel flow by an integer factor; values scale with the resolution.
+
+    Args:
+        flow: N x 2 x h x w in pixels.
+        factor: the upsampling factor.
+        mode: "nearest" (the paper's ``U``: every coarse vector repeated over a factor x factor
+            block, a staircase) or "bilinear" (smooth; pixel centres aligned as image resizers
+            align them, the same geometry as "nearest").
+
+    Returns:
+        N x 2 x (factor h) x (factor w), in pixels of the new size.
+    """
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"unknown flow upsampling {mode!r}; choose nearest or bilinear")
+    extra = {"align_corners": False} if mode == "bilinear" else {}
+    return factor * F.interpolate(flow, scale_factor=factor, mode=mode, **extra)
+
+
+def upsample_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a pixel flow to ``size`` (H, W), for a frame resized as images are.
+
+    Pixel centres are aligned as image resizers (OpenCV, PIL) align them, so the flow of an
+    image resized from the photo, upsampled here, is the flow of the photo itself: dx is scaled
+    by W / w and dy by H / h.
+
+    Example:
+        >>> flow = torch.ones(1, 2, 4, 3)
+        >>> upsample_flow(flow, (8, 9))[0, :, 0, 0].tolist()
+        [3.0, 2.0]
+    """
+    h, w = flow.shape[-2:]
+    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+    scale = torch.tensor([size[1] / w, size[0] / h], device=flow.device, dtype=flow.dtype)
+    return out * scale.view(1, 2, 1, 1)
 
 
 def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

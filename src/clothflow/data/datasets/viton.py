@@ -398,7 +398,7 @@ def check_layout(root: str | Path, deep: bool = True) -> list[str]:
     """List every problem of a try-on folder, for ``clothflow inspect``.
 
     Checks: the layout is recognised and its folders exist; every pair-list line names existing
-    files; every person image has its parsing and pose and every cloth its mask; and with
+    files (a VITON or VITON-HD folder without a list: every person's own garment exists); every person image has its parsing and pose and every cloth its mask; and with
     ``deep``, every file decodes and masks / parsings match their image's size.
 
     Args:
@@ -415,8 +415,12 @@ def check_layout(root: str | Path, deep: bool = True) -> list[str]:
     problems = _folder_problems(layout)
     try:
         pairs_file = find_pairs_file(layout, None)
-        pairs = read_pairs(pairs_file) if pairs_file is not None else []
-        if pairs_file is None:
+        if pairs_file is not None:
+            pairs = read_pairs(pairs_file)
+        elif layout.kind in ("viton", "vitonhd"):  # no list: each person with their own garment (the paired setting)
+            pairs = [Pair(n, layout.own_cloth(n), "") for n in _images(layout.image_dir)]
+        else:
+            pairs = []
             problems.append(str(ClothflowError("no pair list (test_pairs.txt, demo.txt, ...)", layout.root)))
     except ClothflowError as exc:
         problems.append(str(exc))

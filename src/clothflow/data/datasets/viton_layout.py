@@ -32,6 +32,10 @@ PAIRS_FILES = ("test_pairs.txt", "test_samples_pair.txt", "test_pairs_same.txt",
 _PARSE_DIRS = {"viton": ("image-parse", "image-parse-new"), "vitonhd": ("image-parse-v3", "image-parse")}
 _POSE_DIRS = ("openpose-json", "openpose_json")
 _IMAGE_EXTS = (".jpg", ".png", ".jpeg")
+# The parsing scheme of each layout (:mod:`clothflow.data.formats.label_maps`): VITON's folders
+# hold LIP (``image-parse`` as CP-VTON ships it), CIHP (other copies) or CP-VTON+'s ids
+# (``image-parse-new``), told apart file by file; VITON-HD's are CIHP's; synthetic output is LIP.
+LAYOUT_SCHEMES = {"vitonhd": "cihp", "synthetic-viton": "lip", "pfafn": "lip"}
 
 
 class Pair(NamedTuple):
@@ -104,6 +108,7 @@ class TryonLayout:
 
     Build it with :func:`find_layout`. ``parse_dir`` and ``pose_dir`` are None for PF-AFN;
     ``target_dir``, ``target_parse_dir``, ``flow_dir`` are set only for synthetic output.
+    ``scheme`` is the parsings' label scheme (:data:`LAYOUT_SCHEMES`, "auto" when it varies).
     """
 
     kind: str
@@ -187,7 +192,7 @@ def find_layout(root: str | Path) -> TryonLayout:
     pose_names = ("pose",) if kind == "viton" else _POSE_DIRS
     pose_dir = _first_dir(root, pose_names) or root / pose_names[0]
     truth = (root / "target", root / "target-parse", root / "flow") if kind == "synthetic-viton" else (None, None, None)
-    scheme = "lip" if kind == "synthetic-viton" else "cihp"
+    scheme = LAYOUT_SCHEMES.get(kind, "auto")
     return TryonLayout(kind, root, root / "image", root / "cloth", root / "cloth-mask", parse_dir, pose_dir, scheme, *truth)
 
 

@@ -9,9 +9,13 @@ the file holds:
   each pixel takes the id of the nearest palette colour. VITON-HD's palette is the same
   one with 255 written as 254 and 170 as 169, which nearest-colour matching absorbs.
 
-Schemes: ``"lip"`` keeps ids as they are; ``"cihp"`` maps CIHP's 10 (torso skin) to a skin id
-through :data:`clothflow.core.ops.labels.CIHP_TO_LIP`. VITON's and VITON-HD's parsings use CIHP
-ids (in the shared samples id 10 sits on the neck).
+Whatever the scheme of the file, the map returned is the one reading of
+:mod:`clothflow.core.ops.labels`: LIP ids with the neck as background. Schemes: ``"lip"`` keeps
+ids as they are (VITON's ``image-parse`` as CP-VTON ships it, the project's parser);
+``"cihp"`` reads CIHP's 10 (torso skin: the neck) as background (VITON-HD's parsings, and the
+shared VITON samples'); ``"lip-neck"`` reads CP-VTON+'s 20 (neck, in VITON's
+``image-parse-new``) as background; ``"auto"`` (the default) tells them apart by
+:func:`detect_scheme`.
 
 Example:
     >>> rgb = LIP_PALETTE[np.array([[0, 5], [13, 14]])]
@@ -25,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from clothflow.core.ops.labels import CIHP_TO_LIP, LIP_LABELS
+from clothflow.core.ops.labels import CIHP_TORSO_SKIN, LIP, LIP_LABELS, LIP_NECK, SCHEME_MAX_ID, to_lip
 from clothflow.data.formats.images import open_image
 from clothflow.core.errors import ClothflowError
 
-SCHEMES = ("lip", "cihp")
-NUM_LIP_IDS = len(LIP_LABELS)
+SCHEMES = ("auto", "lip", "cihp", "lip-neck")
+# A CIHP torso-skin region (the neck) meets the face; LIP's jumpsuits (10) do not. Pixels this close count as meeting.
+NECK_REACH = 2
 
 # The LIP/CIHP visualisation palette: row i is the colour of id i.
 LIP_PALETTE = np.array(
@@ -84,24 +89,71 @@ def decode_colour_parsing(
     return nearest.astype(np.uint8)[inverse.reshape(-1)].reshape(rgb.shape[:2])
 
 
-def _check_ids(ids: np.ndarray, path: Path) -> np.ndarray:
+def _check_ids(ids: np.ndarray, path: Path, top_allowed: int) -> np.ndarray:
     top = int(ids.max()) if ids.size else 0
-    if top >= NUM_LIP_IDS:
+    if top > top_allowed:
         raise ClothflowError(
-            f"label id {top} is not a LIP/CIHP id (expected 0..{NUM_LIP_IDS - 1}); is this a mask or a photo?", path
+            f"label id {top} is not a LIP/CIHP id (expected 0..{top_allowed}); is this a mask or a photo?", path
         )
     return ids
 
 
-def read_label_map(path: str | Path, scheme: str = "lip") -> np.ndarray:
-    """Read a human-parsing map in any of the encodings listed in the module doc.
+def detect_scheme(ids: np.ndarray) -> str:
+    """Name the scheme of a parsing from its ids: id 20 is CP-VTON+'s neck, and id 10 is CIHP's neck when it meets the face.
+
+    In CIHP's scheme 10 is torso skin, which in a photo of a person facing the camera meets the
+    face at the chin; in LIP's, 10 is a jumpsuit, below the face. On the shared samples and the
+    whole VITON set this tells them apart without a miss: id 10 meets the face on all 18 CIHP-scheme
+    sample parsings (VITON's and VITON-HD's) and on none of the 116 VITON ``image-parse`` files
+    (LIP) that hold id 10.
+
+    Args:
+        ids: H x W uint8 ids as stored in the file.
+
+    Returns:
+        "lip-neck", "cihp" or "lip".
+
+    Example:
+        >>> neck = np.zeros((9, 4), np.uint8); neck[:2] = LIP["face"]; neck[2] = 10  # 10 under the chin
+        >>> jumpsuit = neck.copy(); jumpsuit[2], jumpsuit[6:] = 0, 10                   # 10 further down
+        >>> detect_scheme(neck), detect_scheme(jumpsuit), detect_scheme(np.where(neck == 10, 20, neck))
+        ('cihp', 'lip', 'lip-neck')
+    """
+    if (ids == LIP_NECK).any():
+        return "lip-neck"
+    skin = ids == CIHP_TORSO_SKIN
+    if not skin.any():
+        return "lip"
+    import cv2
+
+    kernel = np.ones((2 * NECK_REACH + 1,) * 2, np.uint8)
+    near = cv2.dilate(skin.astype(np.uint8), kernel).astype(bool)
+    return "cihp" if (near & (ids == LIP["face"])).any() else "lip"
+
+
+def _stored_ids(path: Path) -> np.ndarray:
+    """The ids a parsing file stores (any of the module's encodings), before any scheme is applied."""
+    im = open_image(path)
+    if im.mode == "P":
+        return np.asarray(im)
+    if im.mode in ("L", "I", "I;16"):
+        return _check_ids(np.asarray(im), path, LIP_NECK)
+    rgb = np.asarray(im.convert("RGB"))
+    grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
+    if grey.all() and rgb.max() <= LIP_NECK:
+        return rgb[..., 0].copy()
+    return decode_colour_parsing(rgb, path)
+
+
+def read_label_map(path: str | Path, scheme: str = "auto") -> np.ndarray:
+    """Read a human-parsing map in any of the encodings and schemes listed in the module doc.
 
     Args:
         path: PNG (grey ids, palette indices, or LIP colour palette).
-        scheme: "lip" (ids as stored) or "cihp" (CIHP 10 torso skin -> LIP skin id).
+        scheme: "auto" (by :func:`detect_scheme`), "lip", "cihp" or "lip-neck".
 
     Returns:
-        H x W uint8 LIP ids.
+        H x W uint8 LIP ids, the neck as background.
 
     Raises:
         ClothflowError: missing/corrupt file, ids out of range, or a colour image that is no parsing.
@@ -109,20 +161,11 @@ def read_label_map(path: str | Path, scheme: str = "lip") -> np.ndarray:
     if scheme not in SCHEMES:
         raise ClothflowError(f"unknown label scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
     path = Path(path)
-    im = open_image(path)
-    if im.mode == "P":
-        ids = _check_ids(np.asarray(im), path)
-    elif im.mode in ("L", "I", "I;16"):
-        ids = _check_ids(np.asarray(im), path).astype(np.uint8)
-    else:
-        rgb = np.asarray(im.convert("RGB"))
-        grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-        if grey.all() and rgb.max() < NUM_LIP_IDS:
-            ids = rgb[..., 0].copy()
-        else:
-            ids = decode_colour_parsing(rgb, path)
-    ids = np.ascontiguousarray(ids, dtype=np.uint8)
-    return CIHP_TO_LIP[ids] if scheme == "cihp" else ids
+    ids = np.ascontiguousarray(_stored_ids(path), dtype=np.uint8)
+    if scheme == "auto":
+        scheme = detect_scheme(ids)
+    _check_ids(ids, path, SCHEME_MAX_ID[scheme])
+    return to_lip(ids, scheme)
 
 
 def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:

@@ -171,7 +171,8 @@ def _missing_input(argv: list[str], folder: Path) -> str | None:
     from clothflow.core.pretrained import shipped_models
 
     shipped = shipped_models()
-    named = [argv[i + 1] for i, w in enumerate(argv[:-1]) if w in INPUTS]
+    named = [argv[i + 1] for i, w in enumerate(argv[:-1])
+             if w in INPUTS or (w == "--pairs" and not argv[i + 1].isdigit())]  # a pair list or table, not a count
     if argv[0] == "inspect":
         named.append(argv[1])
     for value in named:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -86,7 +85,6 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
     bad = tmp_path / "not_an_image.jpg"
     bad.write_text("this is a text file, renamed .jpg\n")
     shots = Path(os.environ["CLOTHFLOW_SCREENSHOTS"]) if os.environ.get("CLOTHFLOW_SCREENSHOTS") else None
-    started = time.monotonic()
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
@@ -133,7 +131,6 @@ def test_both_tabs_in_chromium(server, tmp_path, save_screenshot):
         finally:
             browser.close()
     assert (tmp_path / "tryon.png").stat().st_size > 10_000
-    assert time.monotonic() - started < 60
     # the server survived the bad uploads
     import urllib.request
 

@@ -10,7 +10,8 @@ module makes them for every photo of the selected rows and keeps them in a cache
     CACHE/keypoints/<dataset>.csv              keypoints estimated for photos without a row
     CACHE/no_pose/<dataset>.txt                photos where no pose could be found
 
-Photos already in the cache are not estimated again.
+Photos already in the cache are not estimated again; photos where no pose was found are looked
+at again on every run (the list says which they were last time).
 """
 
 from __future__ import annotations
@@ -82,13 +83,13 @@ def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints
             table = keypoint_table(rows[0].root, dataset)
             given = read_annotation_csv(table) if table.is_file() else {}
             estimated = read_estimated(cache, dataset)
-            failed = set(no_pose_list(cache, dataset).read_text().split()) if no_pose_list(cache, dataset).is_file() else set()
+            failed: set[str] = set()  # looked at again every time: a better estimator may find them
             new_rows = []
             for photo in tqdm(list(photos), desc=f"{dataset} photos", disable=not progress):
                 report.photos += 1
                 parse_file = cached_parsing(cache, dataset, photo)
                 need_parse = parser is not None and not parse_file.is_file()
-                need_pose = keypoints and photo.name not in given and photo.name not in estimated and photo.name not in failed
+                need_pose = keypoints and photo.name not in given and photo.name not in estimated
                 if not (need_parse or need_pose):
                     continue
                 image = read_rgb(photo)
@@ -118,9 +119,12 @@ def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints
                 path.parent.mkdir(parents=True, exist_ok=True)
                 lines = ["name:keypoints_y:keypoints_x"] + [annotation_row(n, k) for n, k in estimated.items()]
                 atomic_write_text(path, "\n".join(lines) + "\n")
+            listed = no_pose_list(cache, dataset)
             if failed:
-                no_pose_list(cache, dataset).parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(no_pose_list(cache, dataset), "\n".join(sorted(failed)) + "\n")
+                listed.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(listed, "\n".join(sorted(failed)) + "\n")
+            elif listed.is_file():
+                listed.unlink()
             report.no_pose += [p for p in photos if p.name in failed]
     finally:
         if estimator is not None:

@@ -63,15 +63,11 @@ def figure(rows, method: str, count: int, height: int = 192) -> np.ndarray:
     import cv2
 
     from clothflow.core.ops.pose import draw_skeleton
-    from clothflow.data.formats.pose_pairs import cached_keypoints, default_cache, keypoint_table
-    from clothflow.data.formats.keypoints import read_annotation_csv
+    from clothflow.data.formats.pose_pairs import default_cache, photo_keypoints
     from clothflow.evaluation.pose_pairs import result_file
 
     dataset = rows[0].dataset
-    poses = {}
-    for path in (cached_keypoints(default_cache(rows[0].root), dataset), keypoint_table(rows[0].root, dataset)):
-        if path.is_file():
-            poses.update(read_annotation_csv(path))
+    poses = photo_keypoints(rows[0].root, default_cache(rows[0].root), dataset)
     by_peer = {}
     for r in rows:
         by_peer.setdefault(r.peer, []).append(r)

@@ -16,7 +16,6 @@ at again on every run (the list says which they were last time).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from clothflow.core.files import atomic_write_text
 from clothflow.estimate.photo import FROM_PARSING, person_pose
 from clothflow.data.formats.images import read_gray, read_rgb
 from clothflow.data.formats.keypoints import annotation_row, read_annotation_csv
-from clothflow.data.formats.pose_pairs import PairRow, cached_keypoints, cached_parsing, keypoint_table, no_pose_list
+from clothflow.data.formats.pose_pairs import (PairRow, cached_keypoints, cached_parsing, keypoint_table, no_pose_list,
+                                               read_estimated)
 
-log = logging.getLogger(__name__)
 
 @dataclass
 class CacheReport:
@@ -40,12 +39,6 @@ class CacheReport:
     estimated: int = 0
     from_parsing: int = 0
     no_pose: list[Path] = field(default_factory=list)
-
-
-def read_estimated(cache: Path, dataset: str) -> dict[str, np.ndarray]:
-    """Keypoints estimated earlier for a dataset's photos (name -> 18 x 2), empty when none."""
-    path = cached_keypoints(cache, dataset)
-    return read_annotation_csv(path) if path.is_file() else {}
 
 
 def prepare_pair_photos(rows: list[PairRow], cache: Path, parser=None, keypoints: bool = True,

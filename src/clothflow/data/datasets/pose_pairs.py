@@ -28,9 +28,8 @@ from clothflow.core.ops.pose import NUM_KEYPOINTS, visible
 from clothflow.data.datasets.augment import hflip_item
 from clothflow.data.datasets.deepfashion import map_keypoints
 from clothflow.data.formats.images import fit_to_size, read_gray, read_rgb
-from clothflow.data.formats.keypoints import read_annotation_csv
-from clothflow.data.formats.pose_pairs import (cached_keypoints, cached_parsing, default_cache, keypoint_table,
-                                               read_pair_table, same_person_pairs)
+from clothflow.data.formats.pose_pairs import (cached_parsing, default_cache, photo_keypoints, read_pair_table,
+                                               same_person_pairs)
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +93,9 @@ class PosePairs(Dataset):
     def _keypoints(self) -> dict[tuple[str, str], np.ndarray]:
         out: dict[tuple[str, str], np.ndarray] = {}
         for dataset in dict.fromkeys(r.dataset for r in self.rows):
-            for path in (cached_keypoints(self.cache, dataset), keypoint_table(self.rows[0].root, dataset)):  # the dataset's own rows win
-                if path.is_file():
-                    for name, kps in read_annotation_csv(path).items():
-                        if kps.shape != (NUM_KEYPOINTS, 2):
-                            raise ClothflowError(f"{name}: {kps.shape[0]} keypoints, expected {NUM_KEYPOINTS}", path)
-                        if visible(kps).sum() >= 2:
-                            out[(dataset, name)] = kps
+            for name, kps in photo_keypoints(self.rows[0].root, self.cache, dataset).items():
+                if visible(kps).sum() >= 2:
+                    out[(dataset, name)] = kps
         return out
 
     def __len__(self) -> int:

@@ -24,6 +24,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from clothflow.core.errors import ClothflowError
 
 REQUIRED_COLUMNS = ("dataset", "split", "person", "source", "target")
@@ -190,3 +192,29 @@ def cached_keypoints(cache: Path, dataset: str) -> Path:
 def no_pose_list(cache: Path, dataset: str) -> Path:
     """The cache file listing a dataset's photos where no pose could be found."""
     return cache / "no_pose" / f"{dataset}.txt"
+
+
+def read_estimated(cache: Path, dataset: str) -> dict[str, np.ndarray]:
+    """Keypoints estimated earlier for a dataset's photos (name -> 18 x 2), empty when none."""
+    from clothflow.data.formats.keypoints import read_annotation_csv
+
+    path = cached_keypoints(cache, dataset)
+    return read_annotation_csv(path) if path.is_file() else {}
+
+
+def photo_keypoints(root: Path, cache: Path, dataset: str) -> dict[str, np.ndarray]:
+    """A dataset's keypoints by photo file name: the estimated ones, and the dataset's own CSV over them.
+
+    Raises:
+        ClothflowError: a row without 18 points, naming the file.
+    """
+    from clothflow.data.formats.keypoints import read_annotation_csv
+
+    out: dict[str, np.ndarray] = {}
+    for path in (cached_keypoints(cache, dataset), keypoint_table(root, dataset)):  # the dataset's own rows win
+        if path.is_file():
+            for name, kps in read_annotation_csv(path).items():
+                if kps.shape != (18, 2):
+                    raise ClothflowError(f"{name}: {kps.shape[0]} keypoints, expected 18", path)
+                out[name] = kps
+    return out

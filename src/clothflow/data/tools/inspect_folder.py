@@ -195,7 +195,7 @@ def inspect_tryon(root: Path, kind: str, check_layout) -> Report:
 
 def inspect_pair_table(root: Path) -> Report:
     """Inspect a pose pair table folder (``pairs.csv`` with dataset,split,person,source,target)."""
-    from clothflow.data.formats.pose_pairs import (cached_keypoints, cached_parsing, default_cache, keypoint_table,
+    from clothflow.data.formats.pose_pairs import (cached_parsing, default_cache, keypoint_table, read_estimated,
                                                    read_pair_table)
 
     rep = Report(root, "pose pair table (pairs.csv: same-person pairs by dataset and split)")
@@ -220,7 +220,7 @@ def inspect_pair_table(root: Path) -> Report:
         except ClothflowError as exc:
             rep.problems.append(str(exc))
             given = {}
-        estimated = read_annotation_csv(cached_keypoints(cache, dataset)) if cached_keypoints(cache, dataset).is_file() else {}
+        estimated = read_estimated(cache, dataset)
         lacking = [p for p in photos if p.name not in given]
         parsed = sum(cached_parsing(cache, dataset, p).is_file() for p in photos)
         rep.facts += [
